@@ -1,0 +1,1 @@
+"""The models stancekit ships: a TF-IDF baseline and a fine-tuned transformer."""

@@ -1,0 +1,178 @@
+"""The TF-IDF baseline: word and character n-grams and one logistic regression per label.
+
+Saved as JSON (vocabularies, settings) and safetensors (IDF weights, coefficients),
+never as a pickle; prediction is a sparse matrix product and a softmax.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..labels import TASKS
+from .char_ngrams import HashedCharNgramVectorizer
+from .base import Scores, TextClassifier, check_texts, labels_matrix
+
+_VOCAB_FILE = "vocabulary.json"
+_WEIGHTS_FILE = "weights.safetensors"
+_TOKEN_PATTERN = r"(?u)#?\b\w\w+\b"
+"""Words of two or more characters; a hashtag keeps its '#' so that '#Iran' and 'Iran' differ."""
+
+
+class TfidfClassifier(TextClassifier):
+    """Word (1–2) and character (2–5) n-gram TF-IDF with logistic regression.
+
+    Parameters are explicit and stored with the model; ``fit`` learns the vocabularies,
+    IDF weights and one multinomial logistic regression per task, with balanced class
+    weights. Given a validation set, ``fit`` picks each task's regularisation ``C``
+    from ``C_grid`` by validation macro-F1 (and stores the choice in ``C``). Texts
+    longer than ``max_chars`` are cut to it (and reported as truncated).
+    """
+
+    kind = "tfidf"
+
+    def __init__(self, *, word_ngram_range: tuple[int, int] = (1, 2),
+                 char_ngram_range: tuple[int, int] = (2, 5), min_df: int = 2,
+                 C: float | dict[str, float] = 10.0, C_grid: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 100.0),
+                 class_weight: str | None = "balanced",
+                 max_iter: int = 3000, max_chars: int = 5000, name: str = "tfidf",
+                 version: str = "1.0.0") -> None:
+        self.word_ngram_range = tuple(word_ngram_range)
+        self.char_ngram_range = tuple(char_ngram_range)
+        self.min_df = min_df
+        self.C = C
+        self.C_grid = tuple(C_grid)
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.max_chars = max_chars
+        self.name = name
+        self.version = version
+
+    def _vectorizers(self):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        word = TfidfVectorizer(analyzer="word", ngram_range=self.word_ngram_range, min_df=self.min_df,
+                               token_pattern=_TOKEN_PATTERN, sublinear_tf=True, dtype=np.float32)
+        char = HashedCharNgramVectorizer(ngram_range=self.char_ngram_range, min_df=self.min_df)
+        return {"word": word, "char": char}
+
+    def _task_C(self, task: str) -> float:
+        return self.C[task] if isinstance(self.C, dict) else self.C
+
+    def _cut(self, texts: list[str]) -> tuple[list[str], np.ndarray]:
+        truncated = np.array([len(t) > self.max_chars for t in texts], dtype=bool)
+        if truncated.any():
+            texts = [t[: self.max_chars] for t in texts]
+        return texts, truncated
+
+    def fit(self, X: Sequence[str], Y, validation: tuple[Sequence[str], object] | None = None,
+            quiet: bool = False) -> "TfidfClassifier":
+        """Learn vocabularies, IDF weights and the two logistic regressions (see the class doc)."""
+        from sklearn.metrics import f1_score
+
+        texts, _ = self._cut(check_texts(X))
+        Y = labels_matrix(Y)
+        self.vectorizers_ = self._vectorizers()
+        for vectorizer in self.vectorizers_.values():
+            vectorizer.fit(texts)
+        features = self._features(texts)
+        if validation is not None:
+            dev_features = self._features(self._cut(check_texts(validation[0]))[0])
+            Y_dev = labels_matrix(validation[1])
+        chosen, self.coef_, self.intercept_ = {}, {}, {}
+        for column, (task, classes) in enumerate(zip(TASKS, self.classes_)):
+            candidates = self.C_grid if validation is not None else (self._task_C(task),)
+            best = None
+            for C in candidates:
+                coef, intercept = self._fit_task(features, Y[:, column], C, classes)
+                if validation is None:
+                    best = (0.0, C, coef, intercept)
+                    break
+                predicted = classes[(dev_features @ coef.T + intercept).argmax(axis=1)]
+                f1 = f1_score(Y_dev[:, column], predicted, average="macro", zero_division=0)
+                if best is None or f1 > best[0]:
+                    best = (f1, C, coef, intercept)
+            _, chosen[task], self.coef_[task], self.intercept_[task] = best
+        self.C = chosen
+        return self
+
+    def _fit_task(self, features, y: np.ndarray, C: float, classes: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """Fit one task's logistic regression; return its weights in the scheme's label order."""
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(C=C, class_weight=self.class_weight, max_iter=self.max_iter)
+        model.fit(features, y)
+        order = [list(model.classes_).index(label) if label in model.classes_ else -1
+                 for label in classes]
+        coef = _rows(model.coef_, order).astype(np.float32)
+        intercept = _rows(model.intercept_[:, None], order, fill=-1e4)[:, 0].astype(np.float32)
+        return coef, intercept
+
+    def _features(self, texts: list[str]):
+        from scipy.sparse import hstack
+
+        return hstack([v.transform(texts) for v in self.vectorizers_.values()], format="csr")
+
+    def score(self, X: Sequence[str]) -> Scores:
+        """Return label probabilities for ``X`` (softmax of the linear scores)."""
+        texts, truncated = self._cut(check_texts(X))
+        if not texts:
+            return Scores([np.empty((0, len(c)), dtype=np.float32) for c in self.classes_], truncated)
+        features = self._features(texts)
+        probabilities = [_softmax(np.asarray(features @ self.coef_[task].T) + self.intercept_[task])
+                         for task in TASKS]
+        return Scores(probabilities, truncated)
+
+    def _settings(self) -> dict:
+        return {"word_ngram_range": list(self.word_ngram_range),
+                "char_ngram_range": list(self.char_ngram_range), "min_df": self.min_df,
+                "C": self.C, "C_grid": list(self.C_grid), "class_weight": self.class_weight, "max_iter": self.max_iter,
+                "max_chars": self.max_chars}
+
+    def _save_weights(self, folder: Path) -> None:
+        from safetensors.numpy import save_file
+
+        word, char = self.vectorizers_["word"], self.vectorizers_["char"]
+        vocabulary = {term: int(index) for term, index in word.vocabulary_.items()}
+        (folder / _VOCAB_FILE).write_text(json.dumps(vocabulary, ensure_ascii=False), encoding="utf-8")
+        tensors = {"idf.word": word.idf_.astype(np.float32), "idf.char": char.idf_,
+                   "buckets.char": char.buckets_}
+        tensors.update({f"coef.{task}": self.coef_[task] for task in TASKS})
+        tensors.update({f"intercept.{task}": self.intercept_[task] for task in TASKS})
+        save_file(tensors, str(folder / _WEIGHTS_FILE))
+
+    @classmethod
+    def _from_saved(cls, folder: Path, config: dict) -> "TfidfClassifier":
+        from safetensors.numpy import load_file
+
+        model = cls(**config["settings"], name=config["name"], version=config["version"])
+        tensors = load_file(str(folder / _WEIGHTS_FILE))
+        model.vectorizers_ = model._vectorizers()
+        word = model.vectorizers_["word"]
+        word.vocabulary_ = json.loads((folder / _VOCAB_FILE).read_text(encoding="utf-8"))
+        word.idf_ = tensors["idf.word"]
+        model.vectorizers_["char"].set_state(tensors["buckets.char"], tensors["idf.char"])
+        model.coef_ = {task: tensors[f"coef.{task}"] for task in TASKS}
+        model.intercept_ = {task: tensors[f"intercept.{task}"] for task in TASKS}
+        return model
+
+
+def _rows(matrix: np.ndarray, order: list[int], fill: float = 0.0) -> np.ndarray:
+    """Reorder rows to the scheme's label order; labels unseen in training get ``fill``."""
+    if matrix.shape[0] == 1:  # binary logistic regression: one row for the second class
+        matrix = np.vstack([-matrix, matrix]) / 2
+    out = np.full((len(order), matrix.shape[1]), fill, dtype=np.float64)
+    for row, index in enumerate(order):
+        if index >= 0:
+            out[row] = matrix[index]
+    return out
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    scores = scores - scores.max(axis=1, keepdims=True)
+    np.exp(scores, out=scores)
+    return (scores / scores.sum(axis=1, keepdims=True)).astype(np.float32)

@@ -1,0 +1,340 @@
+"""The ``stancekit`` command line: a thin layer over the library that maps errors to exit codes.
+
+Exit status: 0 success; 1 ``validate`` found problems; 2 an error (bad input, unknown
+model, bad arguments), reported as one line ``stancekit: error: ...`` on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from . import __version__
+from .errors import InputError, StancekitError
+
+EXIT_PROBLEMS = 1
+EXIT_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes on stderr")
+    common.add_argument("--debug", action="store_true", help="show a traceback on errors")
+
+    parser = argparse.ArgumentParser(
+        prog="stancekit", parents=[common],
+        description="Label sentences about Iranian politics by source stance and propaganda-claim type.")
+    parser.add_argument("--version", action="version", version=f"stancekit {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    classify = commands.add_parser("classify", parents=[common], help="label texts from files or stdin",
+                                   description="Label every text of the INPUT files (.txt: one text "
+                                   "per line; .jsonl; .csv; '-' for stdin). Every input field is kept "
+                                   "and the prediction fields are added.")
+    classify.add_argument("inputs", nargs="+", metavar="INPUT")
+    classify.add_argument("-o", "--output", help="output file (.jsonl or .csv); default: stdout")
+    classify.add_argument("--format", choices=("jsonl", "csv", "table"),
+                          help="output format (default: by the output's extension; stdout: jsonl)")
+    classify.add_argument("--input-format", choices=("txt", "jsonl", "csv"),
+                          help="input format (default: by extension; stdin: txt)")
+    classify.add_argument("--text-field", default="text", help="field or column holding the text (default: text)")
+    classify.add_argument("--split-sentences", action="store_true",
+                          help="treat each text as a document: label each sentence, with offsets")
+    classify.add_argument("-m", "--model", default=None,
+                          help="shipped model name (transformer, tfidf) or model folder (default: transformer)")
+    classify.add_argument("--batch-size", type=_positive_int, default=64, help="texts per batch (default: 64)")
+    classify.add_argument("--resume", action="store_true",
+                          help="continue an interrupted job writing to the same --output")
+    classify.add_argument("--skip-errors", action="store_true",
+                          help="skip unreadable records (reported on stderr) instead of stopping")
+    classify.add_argument("--rejects", help="with --skip-errors: write the skipped records to this JSONL file")
+
+    evaluate = commands.add_parser("evaluate", parents=[common], help="score a model against labeled data",
+                                   description="Compare a model's predictions with the labels of "
+                                   "DATA (JSON Lines following annotations/schema.json).")
+    evaluate.add_argument("data", nargs="+", metavar="DATA")
+    evaluate.add_argument("-m", "--model", default=None, help="model name or folder (default: transformer)")
+    evaluate.add_argument("--split", choices=("all", "train", "dev", "test"), default="all",
+                          help="evaluate only the records of this split (default: all)")
+    evaluate.add_argument("--splits", help="split file (default: the shipped annotations/splits.json)")
+    evaluate.add_argument("--seed", type=int, default=13,
+                          help="seed that assigns documents missing from the split file (default: 13)")
+    evaluate.add_argument("--report", help="write a Markdown report here")
+    evaluate.add_argument("--json", help="write all metrics as JSON here")
+    evaluate.add_argument("--plot", help="write the confusion matrices as a PNG here")
+
+    train = commands.add_parser("train", parents=[common], help="train a model on labeled data",
+                                description="Fit on the train split, select on dev, report dev and "
+                                "test scores, and save the model with a model card.")
+    train.add_argument("--model", choices=("tfidf", "transformer"), required=True, dest="kind")
+    train.add_argument("--data", nargs="+", help="labeled JSON Lines files (default: the shipped corpus)")
+    train.add_argument("--splits", help="split file (default: the shipped annotations/splits.json)")
+    train.add_argument("--out", required=True, help="folder to save the model in (replaced if it exists)")
+    train.add_argument("--seed", type=int, default=13, help="random seed (default: 13)")
+    train.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="a model parameter, e.g. --param epochs=6 (JSON values)")
+
+    validate = commands.add_parser("validate", parents=[common], help="check labeled files against the schema")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+
+    commands.add_parser("info", parents=[common], help="show shipped models, label scheme and versions")
+    return parser
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    handler = {"classify": run_classify, "evaluate": run_evaluate, "train": run_train,
+               "validate": run_validate, "info": run_info}[args.command]
+    try:
+        return handler(args)
+    except (StancekitError, OSError, ValueError, TypeError) as exc:
+        if args.debug:
+            raise
+        print(f"stancekit: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("stancekit: interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename:
+        message = f"{exc.filename}: {exc.strerror}"
+    return " ".join(message.split())
+
+
+def _note(args, message: str) -> None:
+    if not args.quiet:
+        print(f"stancekit: {message}", file=sys.stderr)
+
+
+def _model_name(args) -> str:
+    from .registry import DEFAULT_MODEL
+
+    return args.model or DEFAULT_MODEL
+
+
+# classify ---------------------------------------------------------------------------------------
+
+def run_classify(args) -> int:
+    from .io import BadRecord, ResumableOutput, input_format, output_format, read_inputs
+    from .registry import load_model
+
+    if args.resume and not args.output:
+        raise InputError("--resume needs --output: a job writing to stdout cannot be resumed")
+    if args.rejects and not args.skip_errors:
+        raise InputError("--rejects needs --skip-errors")
+    if args.output and "-" in args.inputs and args.resume:
+        raise InputError("--resume cannot re-read stdin; give the input as a file")
+    formats = [input_format(path, args.input_format) for path in args.inputs]
+    fmt = output_format(args.output, args.format)
+    if fmt == "table" and args.output:
+        raise InputError("--format table writes to stdout only; drop --output or choose jsonl/csv")
+    model = load_model(_model_name(args))
+    records: Iterator = itertools.chain.from_iterable(
+        read_inputs(path, f, args.text_field, args.skip_errors) for path, f in zip(args.inputs, formats))
+    sink = ResumableOutput(args.output, fmt, args.resume, args.rejects) if args.output else None
+    skipped: list[BadRecord] = []
+    done = sink.progress.records_done if sink else 0
+    if done:
+        _note(args, f"resuming after {done} records")
+        records = itertools.islice(records, done, None)
+    try:
+        write = sink.writer.write if sink else _stdout_writer(fmt)
+        for consumed, outputs in _scored_batches(model, records, args, skipped, sink):
+            for record in outputs:
+                write(record)
+            if sink:
+                sink.checkpoint(done + consumed)
+            else:
+                sys.stdout.flush()
+    except KeyboardInterrupt:
+        if sink:
+            sink.close()
+            _note(args, f"interrupted; run again with --resume to continue {args.output}")
+        raise
+    except BaseException:
+        if sink:
+            sink.discard()
+        raise
+    if sink:
+        sink.commit()
+    _report_skipped(args, skipped)
+    return 0
+
+
+def _scored_batches(model, records: Iterable, args, skipped: list, sink
+                    ) -> Iterator[tuple[int, list[dict]]]:
+    """Yield (input records consumed so far, output records) batch by batch."""
+    from .api import predictions_from
+    from .io import BadRecord
+    from .progress import progress_bar
+    from .segment import split_sentences
+
+    pending: list[tuple[dict, str, tuple[int, int] | None]] = []
+    consumed = 0
+    with progress_bar(None, "classifying", args.quiet, unit="rec") as bar:
+        for record in records:
+            consumed += 1
+            if isinstance(record, BadRecord):
+                skipped.append(record)
+                if sink:
+                    sink.reject(record)
+                continue
+            if args.split_sentences:
+                base = {k: v for k, v in record.fields.items() if k != args.text_field}
+                for index, sentence in enumerate(split_sentences(record.text)):
+                    pending.append(({**base, args.text_field: sentence.text, "sentence": index},
+                                    sentence.text, (sentence.start, sentence.end)))
+            else:
+                pending.append((record.fields, record.text, None))
+            if len(pending) >= args.batch_size:
+                yield consumed, _score(model, pending, predictions_from)
+                bar.update(consumed - bar.n)
+                pending = []
+        yield consumed, _score(model, pending, predictions_from) if pending else []
+        bar.update(consumed - bar.n)
+
+
+def _score(model, pending: list, predictions_from) -> list[dict]:
+    predictions = predictions_from(model, [text for _, text, _ in pending],
+                                   [span for _, _, span in pending])
+    return [{**fields, **prediction.output_fields()}
+            for (fields, _, _), prediction in zip(pending, predictions)]
+
+
+def _stdout_writer(fmt: str):
+    from .io import RecordWriter
+
+    if fmt != "table":
+        return RecordWriter(sys.stdout, fmt).write
+    print(f"{'stance':<11} {'conf':>5}  {'claim_type':<20} {'conf':>5}  text")
+
+    def write_row(record: dict) -> None:
+        text = " ".join(str(record.get("text", "")).split())
+        text = text if len(text) <= 90 else text[:87] + "..."
+        print(f"{record['stance']:<11} {record['stance_confidence']:>5.2f}  "
+              f"{record['claim_type']:<20} {record['claim_confidence']:>5.2f}  {text}")
+
+    return write_row
+
+
+def _report_skipped(args, skipped: list) -> None:
+    if not skipped:
+        return
+    where = ", ".join(f"{b.error.path}:{b.error.line}" for b in skipped[:20])
+    more = f" and {len(skipped) - 20} more" if len(skipped) > 20 else ""
+    print(f"stancekit: skipped {len(skipped)} bad record(s): {where}{more}", file=sys.stderr)
+    if not args.quiet:
+        for bad in skipped[:20]:
+            print(f"stancekit:   {bad.error}", file=sys.stderr)
+
+
+# evaluate, train, validate, info ------------------------------------------------------------------
+
+def run_evaluate(args) -> int:
+    from .data import load_records, read_split_assignment, split_records
+    from .evaluate import evaluate_model, plot_confusion, summary_table, write_json, write_report
+    from .registry import load_model
+
+    records = load_records(args.data)
+    data_name = ", ".join(args.data)
+    if args.split != "all":
+        records = split_records(records, read_split_assignment(args.splits), seed=args.seed)[args.split]
+        data_name += f" ({args.split} split)"
+        if not records:
+            raise InputError(f"no record of {', '.join(args.data)} belongs to the {args.split} split")
+    model = load_model(_model_name(args))
+    result = evaluate_model(model, records, data=data_name, quiet=args.quiet)
+    print(summary_table(result))
+    for task, metrics in result.tasks.items():
+        confused = "; ".join(f"{g} → {p} ({n})" for g, p, n in metrics.most_confused[:3]) or "none"
+        print(f"most confused {task}: {confused}")
+    if args.report:
+        write_report(result, args.report)
+    if args.json:
+        write_json(result, args.json)
+    if args.plot:
+        plot_confusion(result, args.plot)
+    return 0
+
+
+def run_train(args) -> int:
+    import json
+
+    from .evaluate import summary_table
+    from .training import train
+
+    params = {}
+    for item in args.param:
+        name, separator, value = item.partition("=")
+        if not separator:
+            raise InputError(f"--param {item!r}: expected NAME=VALUE")
+        try:
+            params[name] = json.loads(value)
+        except json.JSONDecodeError:
+            params[name] = value
+    result = train(args.kind, data=args.data, splits=args.splits, out=args.out, seed=args.seed,
+                   params=params, quiet=args.quiet)
+    sizes = ", ".join(f"{split} {n}" for split, n in result.split_sizes.items())
+    print(f"trained {args.kind} in {result.seconds:.0f} s on {sizes} records; saved to {result.folder}")
+    for scores in result.scores.values():
+        print(summary_table(scores))
+    return 0
+
+
+def run_validate(args) -> int:
+    from .data import validate_files
+
+    report = validate_files(args.files)
+    for problem in report.problems:
+        print(problem)
+    if not report.ok:
+        print(f"{len(report.problems)} problem(s) in {report.records} records", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(report.summary())
+    return 0
+
+
+def run_info(args) -> int:
+    import json
+    import platform
+    from importlib import metadata
+
+    from .labels import get_scheme
+    from .registry import DEFAULT_MODEL, shipped_models
+
+    scheme = get_scheme()
+    print(f"stancekit {__version__} (Python {platform.python_version()})")
+    print(f"label scheme {scheme.version}")
+    print(f"  stance: {', '.join(scheme.stances)}")
+    print(f"  claim_type: {', '.join(scheme.claim_types)}")
+    print("shipped models:")
+    for name, folder in shipped_models().items():
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+        test = config.get("held_out", {}).get("test", {})
+        scores = ", ".join(f"{task} macro-F1 {v['macro_f1']:.3f}" for task, v in test.items())
+        default = " (default)" if name == DEFAULT_MODEL else ""
+        print(f"  {name}{default}: {config['kind']} {config['version']}, scheme {config['scheme_version']}, "
+              f"{size:.1f} MB; test: {scores or 'not recorded'}")
+        print(f"    {folder}")
+    for package in ("scikit-learn", "torch", "transformers", "datasets", "onnxruntime", "numpy"):
+        try:
+            print(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            print(f"{package} not installed")
+    return 0

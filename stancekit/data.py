@@ -1,0 +1,228 @@
+"""Labeled data: schema validation, loading into ``datasets`` objects, and document-level splits."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from .errors import InputError
+from .labels import TASKS, get_scheme, load_schema
+from .paths import shipped_path
+
+SPLITS: tuple[str, str, str] = ("train", "dev", "test")
+DEFAULT_FRACTIONS: dict[str, float] = {"train": 0.70, "dev": 0.15, "test": 0.15}
+
+
+def corpus_files() -> list[Path]:
+    """The JSON Lines files of the shipped corpus."""
+    return sorted(shipped_path("annotations/corpus").glob("*.jsonl"))
+
+
+def splits_file() -> Path:
+    """The shipped document-level split assignment of the corpus."""
+    return shipped_path("annotations/splits.json")
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of validating labeled files: every problem found, and the label counts."""
+
+    problems: list[InputError] = field(default_factory=list)
+    records: int = 0
+    counts: dict[str, Counter] = field(default_factory=lambda: {task: Counter() for task in TASKS})
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        """One line: the record count and the count of every label."""
+        scheme = get_scheme()
+        parts = [f"{self.records} records"]
+        for task in TASKS:
+            counts = ", ".join(f"{label} {self.counts[task][label]}" for label in scheme.labels(task))
+            parts.append(f"{task}: {counts}")
+        return "; ".join(parts)
+
+
+def _validator():
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(load_schema())
+
+
+def _describe(error) -> tuple[str, str]:
+    """Turn a jsonschema error into (field, message) in the project's own words."""
+    schema_props = load_schema()["properties"]
+    if error.validator == "required":
+        missing = error.message.split("'")[1]
+        return missing, "missing required field"
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(schema_props))
+        return ", ".join(extra), "unknown field"
+    name = ".".join(str(part) for part in error.absolute_path) or "record"
+    if error.validator == "enum":
+        return name, f"unknown label {error.instance!r}; expected one of {', '.join(error.validator_value)}"
+    if error.validator == "const":
+        return name, f"is {error.instance!r}, expected {error.validator_value!r}"
+    if error.validator in ("minLength", "pattern") and name == "text":
+        return name, "empty text"
+    if error.validator == "type":
+        return name, f"must be of type {error.validator_value}, not {type(error.instance).__name__}"
+    return name, error.message
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, object]]:
+    """Yield ``(line_number, parsed_json)`` for the non-blank lines of a JSON Lines file.
+
+    Raises InputError naming the file and line for invalid UTF-8 or invalid JSON.
+    """
+    path = Path(path)
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", path=path) from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"invalid UTF-8 at byte {exc.start}", path=path, line=number) from None
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"invalid JSON: {exc.msg} (column {exc.colno})",
+                                 path=path, line=number) from None
+
+
+def validate_files(paths: Iterable[str | Path]) -> ValidationReport:
+    """Check labeled JSON Lines files against the annotation schema.
+
+    Finds invalid JSON, missing or unknown fields and labels, empty text, a wrong
+    ``schema_version`` and ids that repeat within or across files. A file that
+    cannot be read or parsed stops at its first bad line; the other files are
+    still checked.
+    """
+    validator = _validator()
+    report = ValidationReport()
+    seen_ids: dict[str, str] = {}
+    for path in paths:
+        try:
+            for number, record in iter_jsonl(path):
+                _check_record(validator, record, str(path), number, seen_ids, report)
+        except InputError as exc:
+            report.problems.append(exc)
+    return report
+
+
+def _check_record(validator, record: object, path: str, number: int,
+                  seen_ids: dict[str, str], report: ValidationReport) -> None:
+    problems = [InputError(message, path=path, line=number, field=name)
+                for name, message in (_describe(e) for e in
+                                      sorted(validator.iter_errors(record), key=lambda e: e.path))]
+    if isinstance(record, dict) and isinstance(record.get("id"), str):
+        where = f"{path}:{number}"
+        first = seen_ids.setdefault(record["id"], where)
+        if first != where:
+            problems.append(InputError(f"duplicate id {record['id']!r}, first used at {first}",
+                                       path=path, line=number, field="id"))
+    report.problems.extend(problems)
+    report.records += 1
+    if not problems:
+        for task in TASKS:
+            report.counts[task][record[task]] += 1
+
+
+def load_records(paths: Sequence[str | Path] | None = None) -> list[dict]:
+    """Read and validate labeled files (default: the shipped corpus) into a list of records.
+
+    Raises InputError with the first problem when any file does not follow the schema.
+    """
+    paths = list(paths) if paths else corpus_files()
+    report = validate_files(paths)
+    if not report.ok:
+        first = report.problems[0]
+        more = len(report.problems) - 1
+        suffix = f" (and {more} more problems; run 'stancekit validate')" if more else ""
+        raise InputError(first.reason + suffix, path=first.path, line=first.line, field=first.field)
+    return [record for path in paths for _, record in iter_jsonl(path)]
+
+
+def _features():
+    from datasets import Features, Sequence as SequenceFeature, Value
+
+    properties = load_schema()["properties"]
+    return Features({name: SequenceFeature(Value("string")) if name == "secondary_claim_types"
+                     else Value("string") for name in properties})
+
+
+def to_dataset(records: Sequence[dict]):
+    """Turn records into a ``datasets.Dataset`` with every schema field as a column."""
+    from datasets import Dataset
+
+    features = _features()
+    rows = [{name: record.get(name) for name in features} for record in records]
+    return Dataset.from_list(rows, features=features)
+
+
+def assign_splits(doc_sizes: dict[str, int], seed: int = 13,
+                  fractions: dict[str, float] = DEFAULT_FRACTIONS) -> dict[str, str]:
+    """Assign whole documents to train/dev/test at random, so no document straddles splits.
+
+    ``doc_sizes`` maps each document to its record count. Documents are shuffled with
+    ``seed`` and taken into test, then dev, until each holds its fraction of the records;
+    the rest go to train.
+    """
+    documents = sorted(doc_sizes)
+    random.Random(seed).shuffle(documents)
+    total = sum(doc_sizes.values())
+    assignment, filled = {}, {split: 0 for split in SPLITS}
+    for document in documents:
+        split = next((s for s in ("test", "dev") if filled[s] < fractions[s] * total), "train")
+        assignment[document] = split
+        filled[split] += doc_sizes[document]
+    return assignment
+
+
+def read_split_assignment(path: str | Path | None = None) -> dict[str, str]:
+    """Read a splits file (default: the shipped one, if any) into a ``doc_id -> split`` mapping."""
+    if path is None:
+        try:
+            path = splits_file()
+        except FileNotFoundError:
+            return {}
+    with open(path, encoding="utf-8") as handle:
+        content = json.load(handle)
+    return {doc: split for split in SPLITS for doc in content["splits"][split]}
+
+
+def split_records(records: Sequence[dict], assignment: dict[str, str] | None = None,
+                  seed: int = 13) -> dict[str, list[dict]]:
+    """Group records by split. Documents missing from ``assignment`` are assigned at random by ``seed``."""
+    assignment = dict(assignment or {})
+    unassigned = Counter(r["doc_id"] for r in records if r["doc_id"] not in assignment)
+    assignment.update(assign_splits(unassigned, seed=seed))
+    grouped: dict[str, list[dict]] = {split: [] for split in SPLITS}
+    for record in records:
+        grouped[assignment[record["doc_id"]]].append(record)
+    return grouped
+
+
+def load_corpus(paths: Sequence[str | Path] | None = None, splits: str | Path | None = None,
+                seed: int = 13):
+    """Load labeled files (default: the shipped corpus) as a ``datasets.DatasetDict`` of train/dev/test.
+
+    Documents are assigned by the splits file (default: the shipped one); documents it
+    does not list are assigned at random with ``seed``.
+    """
+    from datasets import DatasetDict
+
+    records = load_records(paths)
+    grouped = split_records(records, read_split_assignment(splits), seed=seed)
+    return DatasetDict({split: to_dataset(rows) for split, rows in grouped.items()})

@@ -1,0 +1,48 @@
+"""The project's exception types and the wording of its error messages, in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class StancekitError(Exception):
+    """Base class of every error stancekit raises on purpose."""
+
+
+class InputError(StancekitError, ValueError):
+    """A record of an input file cannot be read or does not follow the expected format.
+
+    The message is one line: ``FILE:LINE: FIELD: message`` (LINE and FIELD when known).
+    """
+
+    def __init__(self, message: str, *, path: str | Path | None = None,
+                 line: int | None = None, field: str | None = None) -> None:
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.field = field
+        self.reason = message
+        super().__init__(format_location(self.path, line, field) + message)
+
+
+class ModelError(StancekitError):
+    """A model cannot be found, is damaged, or does not fit this version of stancekit."""
+
+
+class SchemeVersionError(ModelError):
+    """A model was trained under another version of the label scheme."""
+
+    def __init__(self, model: str, model_version: str, scheme_version: str) -> None:
+        super().__init__(
+            f"model {model!r} was trained for label scheme {model_version}, "
+            f"but this stancekit uses label scheme {scheme_version}; retrain it with "
+            "'stancekit train'")
+
+
+def format_location(path: str | None, line: int | None, field: str | None) -> str:
+    """Return the ``FILE:LINE: FIELD: `` prefix for a message, leaving out unknown parts."""
+    parts = ""
+    if path is not None:
+        parts += path + (f":{line}" if line is not None else "") + ": "
+    if field is not None:
+        parts += f"{field}: "
+    return parts

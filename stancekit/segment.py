@@ -1,0 +1,100 @@
+"""Sentence splitting for news text and social-media posts, with character offsets.
+
+Lines are split first (headlines, bylines, bullet items and hashtag lines often
+end without punctuation), then each line is split into sentences by pysbd, a
+maintained rule-based splitter that knows English abbreviations and keeps a
+quotation together with its attribution.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterator
+
+_LINE = re.compile(r"[^\r\n]+")
+_BULLET = re.compile(r"^\s*(?:[•·▪◦‣*\-–—]|\d{1,2}[.)])\s+")
+_HAS_WORD = re.compile(r"\w")
+_MIN_WORDS = 3
+_WORD = re.compile(r"\S*[^\W\d_]\S*")
+"""A piece of fewer words (tokens with a letter) than this (a dateline such as "Iran." or "July 23, 2018.") joins the next piece of its line."""
+_MAX_CHUNK = 5_000
+"""Lines longer than this are cut at whitespace before pysbd sees them (it slows down on huge lines)."""
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a document: ``document[start:end] == text``."""
+
+    text: str
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def split_sentences(document: str) -> list[Sentence]:
+    """Split ``document`` into sentences, each with its character offsets in ``document``.
+
+    Blank lines are dropped; leading bullet markers are left out of the sentence;
+    fragments without any letter or digit (a stray closing quote) join the
+    sentence before them, and datelines of one or two words join the sentence
+    after them on the same line.
+    """
+    sentences: list[Sentence] = []
+    for line in _LINE.finditer(document):
+        bullet = _BULLET.match(line.group())
+        content_start = line.start() + (bullet.end() if bullet else 0)
+        for start, end in _line_spans(document, content_start, line.end()):
+            if sentences and not _HAS_WORD.search(document[start:end]):
+                previous = sentences.pop()
+                start = previous.start
+            sentences.append(Sentence(document[start:end], start, end))
+    return sentences
+
+
+def _line_spans(document: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Yield the (start, end) offsets of the sentences of one line, datelines joined forward."""
+    pending_start: int | None = None
+    spans = list(_raw_spans(document, start, end))
+    for index, (span_start, span_end) in enumerate(spans):
+        if pending_start is None:
+            pending_start = span_start
+        is_last = index == len(spans) - 1
+        if is_last or len(_WORD.findall(document, span_start, span_end)) >= _MIN_WORDS:
+            yield pending_start, span_end
+            pending_start = None
+
+
+def _raw_spans(document: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Yield the (start, end) offsets of the stripped pysbd pieces of one line."""
+    for chunk_start, chunk_end in _chunks(document, start, end):
+        chunk = document[chunk_start:chunk_end]
+        cursor = 0
+        for piece in _segmenter().segment(chunk):
+            stripped = piece.strip()
+            if not stripped:
+                continue
+            found = chunk.find(stripped, cursor)
+            if found < 0:  # pysbd altered the text; fall back to its reported length
+                found = cursor
+            cursor = found + len(stripped)
+            yield chunk_start + found, chunk_start + cursor
+
+
+def _chunks(document: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Cut ``document[start:end]`` into pieces of at most about ``_MAX_CHUNK`` characters."""
+    while end - start > _MAX_CHUNK:
+        cut = document.rfind(" ", start + _MAX_CHUNK // 2, start + _MAX_CHUNK)
+        if cut < 0:
+            cut = start + _MAX_CHUNK
+        yield start, cut
+        start = cut
+    if document[start:end].strip():
+        yield start, end
