@@ -123,9 +123,9 @@ def validate_files(paths: Iterable[str | Path]) -> ValidationReport:
 
 def _check_record(validator, record: object, path: str, number: int,
                   seen_ids: dict[str, str], report: ValidationReport) -> None:
-    problems = [InputError(message, path=path, line=number, field=name)
-                for name, message in (_describe(e) for e in
-                                      sorted(validator.iter_errors(record), key=lambda e: e.path))]
+    described = dict.fromkeys(_describe(e) for e in sorted(validator.iter_errors(record),
+                                                          key=lambda e: list(e.path)))
+    problems = [InputError(message, path=path, line=number, field=name) for name, message in described]
     if isinstance(record, dict) and isinstance(record.get("id"), str):
         where = f"{path}:{number}"
         first = seen_ids.setdefault(record["id"], where)

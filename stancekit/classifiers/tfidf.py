@@ -1,25 +1,21 @@
 """The TF-IDF baseline: word and character n-grams and one logistic regression per label.
 
-Saved as JSON (vocabularies, settings) and safetensors (IDF weights, coefficients),
-never as a pickle; prediction is a sparse matrix product and a softmax.
+Saved as JSON (settings) and safetensors (n-gram buckets, IDF weights, coefficients),
+never as a pickle; prediction is hashing, a sparse matrix product and a softmax.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from ..labels import TASKS
-from .char_ngrams import HashedCharNgramVectorizer
 from .base import Scores, TextClassifier, check_texts, labels_matrix
+from .hashed_ngrams import HashedCharNgramVectorizer, HashedWordNgramVectorizer
 
-_VOCAB_FILE = "vocabulary.json"
 _WEIGHTS_FILE = "weights.safetensors"
-_TOKEN_PATTERN = r"(?u)#?\b\w\w+\b"
-"""Words of two or more characters; a hashtag keeps its '#' so that '#Iran' and 'Iran' differ."""
 
 
 class TfidfClassifier(TextClassifier):
@@ -51,13 +47,9 @@ class TfidfClassifier(TextClassifier):
         self.name = name
         self.version = version
 
-    def _vectorizers(self):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        word = TfidfVectorizer(analyzer="word", ngram_range=self.word_ngram_range, min_df=self.min_df,
-                               token_pattern=_TOKEN_PATTERN, sublinear_tf=True, dtype=np.float32)
-        char = HashedCharNgramVectorizer(ngram_range=self.char_ngram_range, min_df=self.min_df)
-        return {"word": word, "char": char}
+    def _vectorizers(self) -> dict:
+        return {"word": HashedWordNgramVectorizer(self.word_ngram_range, min_df=self.min_df),
+                "char": HashedCharNgramVectorizer(self.char_ngram_range, min_df=self.min_df)}
 
     def _task_C(self, task: str) -> float:
         return self.C[task] if isinstance(self.C, dict) else self.C
@@ -120,12 +112,14 @@ class TfidfClassifier(TextClassifier):
     def score(self, X: Sequence[str]) -> Scores:
         """Return label probabilities for ``X`` (softmax of the linear scores)."""
         texts, truncated = self._cut(check_texts(X))
-        if not texts:
-            return Scores([np.empty((0, len(c)), dtype=np.float32) for c in self.classes_], truncated)
-        features = self._features(texts)
-        probabilities = [_softmax(np.asarray(features @ self.coef_[task].T) + self.intercept_[task])
-                         for task in TASKS]
-        return Scores(probabilities, truncated)
+        logits = {task: np.tile(self.intercept_[task], (len(texts), 1)) for task in TASKS}
+        offset = 0
+        for vectorizer in self.vectorizers_.values():
+            block = vectorizer.transform(texts)
+            for task in TASKS:
+                logits[task] += block @ self.coef_[task][:, offset:offset + block.shape[1]].T
+            offset += block.shape[1]
+        return Scores([_softmax(logits[task]) for task in TASKS], truncated)
 
     def _settings(self) -> dict:
         return {"word_ngram_range": list(self.word_ngram_range),
@@ -136,11 +130,10 @@ class TfidfClassifier(TextClassifier):
     def _save_weights(self, folder: Path) -> None:
         from safetensors.numpy import save_file
 
-        word, char = self.vectorizers_["word"], self.vectorizers_["char"]
-        vocabulary = {term: int(index) for term, index in word.vocabulary_.items()}
-        (folder / _VOCAB_FILE).write_text(json.dumps(vocabulary, ensure_ascii=False), encoding="utf-8")
-        tensors = {"idf.word": word.idf_.astype(np.float32), "idf.char": char.idf_,
-                   "buckets.char": char.buckets_}
+        tensors = {}
+        for name, vectorizer in self.vectorizers_.items():
+            tensors[f"buckets.{name}"] = vectorizer.buckets_
+            tensors[f"idf.{name}"] = vectorizer.idf_
         tensors.update({f"coef.{task}": self.coef_[task] for task in TASKS})
         tensors.update({f"intercept.{task}": self.intercept_[task] for task in TASKS})
         save_file(tensors, str(folder / _WEIGHTS_FILE))
@@ -152,10 +145,8 @@ class TfidfClassifier(TextClassifier):
         model = cls(**config["settings"], name=config["name"], version=config["version"])
         tensors = load_file(str(folder / _WEIGHTS_FILE))
         model.vectorizers_ = model._vectorizers()
-        word = model.vectorizers_["word"]
-        word.vocabulary_ = json.loads((folder / _VOCAB_FILE).read_text(encoding="utf-8"))
-        word.idf_ = tensors["idf.word"]
-        model.vectorizers_["char"].set_state(tensors["buckets.char"], tensors["idf.char"])
+        for name, vectorizer in model.vectorizers_.items():
+            vectorizer.set_state(tensors[f"buckets.{name}"], tensors[f"idf.{name}"])
         model.coef_ = {task: tensors[f"coef.{task}"] for task in TASKS}
         model.intercept_ = {task: tensors[f"intercept.{task}"] for task in TASKS}
         return model

@@ -1,0 +1,94 @@
+"""The Python API: classify, classify_document and load_model with the shipped TF-IDF model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import stancekit
+from stancekit import classify, classify_document, load_model
+from stancekit.errors import ModelError
+from stancekit.labels import get_scheme
+
+from conftest import SEEDS_DIR
+
+SCHEME = get_scheme()
+
+
+def test_classify_one_sentence_returns_every_documented_field():
+    prediction = classify("Thousands of workers went on strike over unpaid wages.", model="tfidf")
+    assert prediction.stance in SCHEME.stances
+    assert prediction.claim_type in SCHEME.claim_types
+    assert list(prediction.stance_scores) == list(SCHEME.stances)
+    assert list(prediction.claim_scores) == list(SCHEME.claim_types)
+    assert sum(prediction.stance_scores.values()) == pytest.approx(1, abs=1e-5)
+    assert sum(prediction.claim_scores.values()) == pytest.approx(1, abs=1e-5)
+    assert prediction.stance_confidence == max(prediction.stance_scores.values())
+    assert prediction.claim_confidence == max(prediction.claim_scores.values())
+    assert prediction.model == "tfidf" and prediction.model_version
+    assert prediction.truncated is False
+
+
+def test_classify_list_keeps_input_order():
+    texts = ["The parliament meets on Sunday.", "Death to the dictator! #IranRevolution",
+             "The martyrs of the resistance front will be avenged."]
+    predictions = classify(texts, model="tfidf")
+    assert [p.text for p in predictions] == texts
+    singles = [classify(t, model="tfidf") for t in texts]
+    for batch, single in zip(predictions, singles):
+        assert batch.stance == single.stance and batch.claim_type == single.claim_type
+        assert batch.stance_scores == pytest.approx(single.stance_scores, abs=1e-6)
+
+
+def test_classify_empty_list_and_empty_string():
+    assert classify([], model="tfidf") == []
+    assert classify("", model="tfidf").stance in SCHEME.stances
+
+
+@pytest.mark.parametrize("bad", [None, 3, b"bytes", [1, 2], ["ok", None]])
+def test_non_text_input_raises_type_error_naming_the_type(bad):
+    with pytest.raises(TypeError, match="int|NoneType|bytes"):
+        classify(bad, model="tfidf")
+
+
+def test_classify_document_splits_and_summarises():
+    text = (SEEDS_DIR / "002_4d5488bc30741b78.txt").read_text(encoding="utf-8")
+    document = classify_document(text, model="tfidf")
+    assert len(document.sentences) > 10
+    for sentence in document.sentences:
+        assert text[sentence.start:sentence.end] == sentence.text
+    assert sum(document.stance_shares.values()) == pytest.approx(1)
+    assert sum(document.claim_shares.values()) == pytest.approx(1)
+    assert set(document.claim_shares) == set(SCHEME.claim_types)
+    counted = sum(1 for s in document.sentences if s.stance == "regime") / len(document.sentences)
+    assert document.stance_shares["regime"] == pytest.approx(counted)
+
+
+def test_load_model_is_cached_and_sklearn_like():
+    model = load_model("tfidf")
+    assert load_model("tfidf") is model
+    texts = ["Sanctions have crushed ordinary families.", "Vote on Friday."]
+    labels = model.predict(texts)
+    probabilities = model.predict_proba(texts)
+    assert labels.shape == (2, 2)
+    assert [p.shape for p in probabilities] == [(2, 3), (2, 10)]
+    for column, (classes, proba) in enumerate(zip(model.classes_, probabilities)):
+        assert list(labels[:, column]) == list(classes[proba.argmax(axis=1)])
+
+
+def test_unknown_model_name_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelError, match="unknown model 'nonesuch'.*tfidf"):
+        classify("text", model="nonesuch")
+    with pytest.raises(ModelError, match="not a stancekit model folder"):
+        load_model(tmp_path)
+
+
+def test_import_is_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, stancekit; heavy = [m for m in ('torch', 'transformers', 'sklearn', 'datasets', "
+            "'numpy', 'scipy') if m in sys.modules]; print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+    assert stancekit.__version__

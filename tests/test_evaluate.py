@@ -1,0 +1,95 @@
+"""Metrics worked out by hand, and the evaluate command on a small labeled file."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from stancekit.evaluate import evaluate_predictions, task_metrics
+
+from conftest import make_record, write_jsonl
+
+
+def test_task_metrics_match_hand_computation():
+    gold = ["a", "a", "a", "b", "b", "c"]
+    predicted = ["a", "a", "b", "b", "c", "c"]
+    metrics = task_metrics(gold, predicted, ["a", "b", "c", "d"])
+    # a: tp 2, fp 0, fn 1 -> P 1, R 2/3, F1 0.8
+    # b: tp 1, fp 1, fn 1 -> P 1/2, R 1/2, F1 0.5
+    # c: tp 1, fp 1, fn 0 -> P 1/2, R 1, F1 2/3
+    # d: absent from gold and predictions: left out of the macro average
+    assert metrics.per_class["a"].f1 == pytest.approx(0.8)
+    assert metrics.per_class["b"].precision == pytest.approx(0.5)
+    assert metrics.per_class["c"].recall == pytest.approx(1.0)
+    assert metrics.per_class["c"].f1 == pytest.approx(2 / 3)
+    assert metrics.macro_f1 == pytest.approx((0.8 + 0.5 + 2 / 3) / 3)
+    assert metrics.accuracy == pytest.approx(4 / 6)
+    assert metrics.confusion == [[2, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 0]]
+    assert metrics.most_confused == [("a", "b", 1), ("b", "c", 1)]
+    assert metrics.per_class["a"].support == 3
+
+
+def test_macro_f1_agrees_with_scikit_learn():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(0)
+    labels = ["x", "y", "z"]
+    gold, predicted = rng.choice(labels, 200), rng.choice(labels, 200)
+    ours = task_metrics(list(gold), list(predicted), labels).macro_f1
+    assert ours == pytest.approx(f1_score(gold, predicted, average="macro"))
+
+
+def test_evaluate_predictions_covers_both_tasks():
+    records = [make_record(1, stance="regime", claim_type="threat"),
+               make_record(2, stance="opposition", claim_type="repression")]
+    predicted = np.array([["regime", "threat"], ["regime", "repression"]], dtype=object)
+    result = evaluate_predictions(records, predicted)
+    assert result.tasks["stance"].accuracy == pytest.approx(0.5)
+    assert result.tasks["claim_type"].accuracy == pytest.approx(1.0)
+    # stance: regime P 1/2 R 1 F1 2/3; opposition F1 0 -> macro 1/3
+    assert result.tasks["stance"].macro_f1 == pytest.approx(1 / 3)
+
+
+def test_evaluate_cli_reports_hand_computed_scores(cli, tmp_path):
+    """The shipped TF-IDF model on sentences whose predictions the test then checks by hand."""
+    from stancekit import load_model
+
+    texts = ["The IRGC is a terrorist organisation that must be blacklisted.",
+             "The martyr Soleimani is alive forever in the hearts of the nation.",
+             "The parliament will meet on Sunday.",
+             "Join the strike on Saturday in every city! #IranProtests"]
+    records = [make_record(i, text=t, stance="opposition", claim_type="terrorism", id=f"e{i}")
+               for i, t in enumerate(texts)]
+    data = write_jsonl(tmp_path / "labeled.jsonl", records)
+    predicted = load_model("tfidf").predict(texts)
+    expected_accuracy = float(np.mean(predicted[:, 0] == "opposition"))
+    process = cli("evaluate", data, "--model", "tfidf", "--json", tmp_path / "m.json",
+                  "--report", tmp_path / "r.md", "--plot", tmp_path / "c.png", "--quiet")
+    assert process.returncode == 0, process.stderr
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["records"] == 4
+    assert metrics["tasks"]["stance"]["accuracy"] == pytest.approx(expected_accuracy)
+    # with one gold label, macro-F1 averages F1(opposition) and zeros for wrongly predicted labels
+    n_right = int((predicted[:, 0] == "opposition").sum())
+    wrong_labels = set(predicted[:, 0]) - {"opposition"}
+    f1_opposition = 2 * n_right / (n_right + 4) if n_right else 0.0
+    expected_macro = f1_opposition / (1 + len(wrong_labels))
+    assert metrics["tasks"]["stance"]["macro_f1"] == pytest.approx(expected_macro)
+    assert "## stance" in (tmp_path / "r.md").read_text()
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "macro-F1" in process.stdout
+
+
+def test_evaluate_split_selects_only_that_split(cli, tmp_path):
+    records = [make_record(i, doc_id=f"doc-{i}") for i in range(40)]
+    splits = {"splits": {"train": [f"doc-{i}" for i in range(30)],
+                         "dev": [f"doc-{i}" for i in range(30, 35)],
+                         "test": [f"doc-{i}" for i in range(35, 40)]}}
+    (tmp_path / "splits.json").write_text(json.dumps(splits))
+    data = write_jsonl(tmp_path / "labeled.jsonl", records)
+    process = cli("evaluate", data, "--model", "tfidf", "--split", "test", "--splits",
+                  tmp_path / "splits.json", "--json", tmp_path / "m.json", "--quiet")
+    assert process.returncode == 0, process.stderr
+    assert json.loads((tmp_path / "m.json").read_text())["records"] == 5
