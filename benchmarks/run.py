@@ -1,0 +1,286 @@
+"""Run the benchmarks and write benchmarks/RESULTS.md and benchmarks/results.json.
+
+    python benchmarks/run.py            # full run (about 15 minutes on 2 cores)
+    python benchmarks/run.py --quick    # smaller sizes, no leave-one-out retraining (about 2 minutes)
+
+Accuracy: every shipped model on the test split and on each leave-one-seed-article-out
+fold, between a majority-class floor and the human-agreement ceiling. Speed: each
+stancekit model against its plain counterpart on the same texts and batch size, in
+separate fresh processes of one run, reported as ratios. Scale: the batch-scoring CLI
+on a 100k- and a 1M-line file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORKER = HERE / "worker.py"
+LOSO_CACHE = HERE / "loso_transformer.json"
+TARGETS = {"tfidf_sentences_per_s": 20000, "transformer_sentences_per_s": 300,
+           "transformer_vs_pipeline": 2.0, "import_s": 0.2, "scale_peak_rss_mb": 1024}
+
+
+def run_worker(*args: str) -> dict:
+    process = subprocess.run([sys.executable, str(WORKER), *args], capture_output=True, text=True)
+    if process.returncode != 0:
+        raise SystemExit(f"benchmark worker failed: {' '.join(args)}\n{process.stderr}")
+    return json.loads(process.stdout.strip().splitlines()[-1])
+
+
+def machine() -> dict:
+    from importlib import metadata
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    memory = next((int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal")), None) if Path("/proc/meminfo").exists() else None
+    versions = {}
+    for package in ("stancekit", "numpy", "scipy", "scikit-learn", "torch", "transformers", "onnxruntime"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)), "memory_mb": memory,
+            "python": platform.python_version(), "platform": platform.platform(), "versions": versions}
+
+
+# accuracy ---------------------------------------------------------------------------------------
+
+def accuracy(quick: bool) -> dict:
+    from stancekit.data import load_records, read_split_assignment, split_records
+    from stancekit.evaluate import evaluate_model, evaluate_predictions
+    from stancekit.labels import TASKS
+    from stancekit.registry import load_model, shipped_models
+
+    import numpy as np
+
+    records = load_records()
+    grouped = split_records(records, read_split_assignment())
+    test = grouped["test"]
+    rows = {}
+    for name in shipped_models():
+        rows[name] = summarise(evaluate_model(load_model(name), test, data="test split"))
+    majority = [Counter(r[task] for r in grouped["train"]).most_common(1)[0][0] for task in TASKS]
+    rows["majority class (floor)"] = summarise(evaluate_predictions(
+        test, np.array([majority] * len(test), dtype=object), "majority"))
+    loso = {"tfidf": leave_one_seed_out("tfidf", records, grouped) if not quick else None,
+            "transformer": json.loads(LOSO_CACHE.read_text()) if LOSO_CACHE.exists() else None}
+    agreement_path = HERE.parent / "annotations" / "agreement.json"
+    agreement = json.loads(agreement_path.read_text()) if agreement_path.exists() else None
+    return {"test_records": len(test), "models": rows, "leave_one_seed_out": loso, "human_agreement": agreement}
+
+
+def summarise(result) -> dict:
+    return {task: {"macro_f1": m.macro_f1, "accuracy": m.accuracy,
+                   "per_class_f1": {label: c.f1 for label, c in m.per_class.items()}}
+            for task, m in result.tasks.items()}
+
+
+def leave_one_seed_out(kind: str, records: list[dict], grouped: dict, params: dict | None = None) -> dict:
+    """Train without one seed article (on train, selecting on dev), test on that article; per article."""
+    from stancekit.evaluate import evaluate_model
+    from stancekit.training import make_model, texts_and_labels
+
+    folds = {}
+    for article in sorted({r["doc_id"] for r in records if r["origin"] == "seed"}):
+        train = [r for r in grouped["train"] if r["doc_id"] != article]
+        dev = [r for r in grouped["dev"] if r["doc_id"] != article]
+        held_out = [r for r in records if r["doc_id"] == article]
+        model = make_model(kind, **(params or {}))
+        model.fit(*texts_and_labels(train), validation=texts_and_labels(dev), quiet=True)
+        folds[article] = {"records": len(held_out),
+                          **summarise(evaluate_model(model, held_out, data=article))}
+    return folds
+
+
+# speed ------------------------------------------------------------------------------------------
+
+def speed(quick: bool) -> dict:
+    from stancekit.registry import shipped_models
+
+    sizes = (2000, 10000) if quick else (10000, 100000)
+    pairs = [("stancekit-tfidf", "sklearn-tfidf", sizes, 1000)]
+    if "transformer" in shipped_models():
+        pairs.append(("stancekit-transformer", "hf-pipeline", (300,) if quick else (2000, 10000), 64))
+    results = []
+    for ours, theirs, ns, batch in pairs:
+        for n in ns:
+            a, b = run_worker("throughput", ours, str(n), str(batch)), run_worker("throughput", theirs, str(n), str(batch))
+            results.append({"n": n, "batch_size": batch, "stancekit": a, "baseline": b,
+                            "ratio": a["sentences_per_s"] / b["sentences_per_s"]})
+    return {"pairs": results, "cold_start": cold_start(3 if quick else 5)}
+
+
+def cold_start(repeats: int) -> dict:
+    from stancekit.registry import shipped_models
+
+    def best(argv: list[str]) -> float:
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            subprocess.run(argv, check=True, capture_output=True)
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    python = [sys.executable, "-c"]
+    baseline = best(python + ["pass"])
+    result = {"python_startup_s": baseline,
+              "import_stancekit_s": best(python + ["import stancekit"]) - baseline,
+              "stancekit_help_s": best([sys.executable, "-m", "stancekit", "--help"]) - baseline}
+    for name in shipped_models():
+        code = f"from stancekit import classify; classify('The strike goes on.', model={name!r})"
+        result[f"first_prediction_{name}_s"] = best(python + [code]) - baseline
+    return result
+
+
+# scale ------------------------------------------------------------------------------------------
+
+def scale(quick: bool) -> list[dict]:
+    from worker import corpus_sentences
+
+    sentences = corpus_sentences(5000)
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        for n in ((10000, 100000) if quick else (100000, 1000000)):
+            source = Path(folder) / f"in_{n}.txt"
+            with open(source, "w", encoding="utf-8") as handle:
+                for i in range(n):
+                    handle.write(" ".join(sentences[i % len(sentences)].split()) + "\n")
+            out = Path(folder) / f"out_{n}.jsonl"
+            measured = run_worker("command", "--", sys.executable, "-m", "stancekit", "classify", str(source),
+                                  "--model", "tfidf", "--batch-size", "1000", "-o", str(out), "--quiet")
+            with open(out, "rb") as handle:
+                lines = sum(1 for _ in handle)
+            results.append({"lines": n, "output_lines": lines, "seconds": measured["seconds"],
+                            "lines_per_s": n / measured["seconds"], "peak_rss_mb": measured["peak_rss_mb"]})
+            out.unlink()
+    return results
+
+
+# report -----------------------------------------------------------------------------------------
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def report(results: dict) -> str:
+    m, acc, spd = results["machine"], results["accuracy"], results["speed"]
+    lines = ["# Benchmark results", "",
+             f"Run {results['finished']} ({'quick' if results['quick'] else 'full'} mode, "
+             f"{results['seconds']:.0f} s) on {m['cpu']}, {m['cores']} cores, {m['memory_mb']} MB, "
+             f"Python {m['python']}. Raw numbers: `benchmarks/results.json`.", "",
+             "Reproduce: `make bench` (or `make bench-quick`).", "",
+             f"## Accuracy on the test split ({acc['test_records']} records)", "",
+             "| model | stance macro-F1 | stance accuracy | claim macro-F1 | claim accuracy |",
+             "|---|---:|---:|---:|---:|"]
+    for name, row in acc["models"].items():
+        lines.append(f"| {name} | {row['stance']['macro_f1']:.3f} | {row['stance']['accuracy']:.3f} | "
+                     f"{row['claim_type']['macro_f1']:.3f} | {row['claim_type']['accuracy']:.3f} |")
+    human = acc["human_agreement"]
+    if human:
+        lines.append(f"| human agreement (ceiling, {human['records']} double-annotated records) | "
+                     f"{human['stance']['macro_f1']:.3f} | {human['stance']['raw_agreement']:.3f} | "
+                     f"{human['claim_type']['macro_f1']:.3f} | {human['claim_type']['raw_agreement']:.3f} |")
+    for name, row in acc["models"].items():
+        for task in ("stance", "claim_type"):
+            per_class = ", ".join(f"{label} {f1:.2f}" for label, f1 in row[task]["per_class_f1"].items())
+            lines.append("" if task == "stance" and name == next(iter(acc["models"])) else "")
+            lines.append(f"- {name}, {task} per-class F1: {per_class}")
+    lines += ["", "## Leave one seed article out", "",
+              "Each fold trains without one of the five seed articles and tests on all of its sentences.", "",
+              "| model | article | records | stance macro-F1 | stance accuracy | claim macro-F1 | claim accuracy |",
+              "|---|---|---:|---:|---:|---:|---:|"]
+    for name, folds in acc["leave_one_seed_out"].items():
+        if not folds:
+            lines.append(f"| {name} | not run in this mode | | | | | |")
+            continue
+        for article, fold in folds.items():
+            lines.append(f"| {name} | {article} | {fold['records']} | {fold['stance']['macro_f1']:.3f} | "
+                         f"{fold['stance']['accuracy']:.3f} | {fold['claim_type']['macro_f1']:.3f} | "
+                         f"{fold['claim_type']['accuracy']:.3f} |")
+        mean = {f"{t}_{k}": statistics.mean(f[t][k] for f in folds.values())
+                for t in ("stance", "claim_type") for k in ("macro_f1", "accuracy")}
+        lines.append(f"| {name} | **mean** | | {mean['stance_macro_f1']:.3f} | {mean['stance_accuracy']:.3f} | "
+                     f"{mean['claim_type_macro_f1']:.3f} | {mean['claim_type_accuracy']:.3f} |")
+    lines += ["", "## Speed (same texts, same batch size, fresh process each)", "",
+              "| stancekit | baseline | sentences | batch | stancekit sent/s | baseline sent/s | ratio | "
+              "stancekit peak RSS MB | baseline peak RSS MB |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for pair in spd["pairs"]:
+        a, b = pair["stancekit"], pair["baseline"]
+        lines.append(f"| {a['impl']} | {b['impl']} | {pair['n']} | {pair['batch_size']} | "
+                     f"{a['sentences_per_s']:.0f} | {b['sentences_per_s']:.0f} | {pair['ratio']:.2f}x | "
+                     f"{a['peak_rss_mb']:.0f} | {b['peak_rss_mb']:.0f} |")
+    cold = spd["cold_start"]
+    lines += ["", "Cold start (best of several fresh processes, Python's own start-up of "
+              f"{cold['python_startup_s']:.3f} s subtracted):", ""]
+    lines += [f"- {key.removesuffix('_s').replace('_', ' ')}: {value:.3f} s"
+              for key, value in cold.items() if key != "python_startup_s"]
+    lines += ["", "## Scale: batch scoring through the CLI with the TF-IDF model", "",
+              "| lines | seconds | lines/s | peak RSS MB |", "|---:|---:|---:|---:|"]
+    lines += [f"| {s['lines']} | {s['seconds']:.1f} | {s['lines_per_s']:.0f} | {s['peak_rss_mb']:.0f} |"
+              for s in results["scale"]]
+    lines += ["", "## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
+    lines += [f"| {t} | {v} | {verdict(ok)} |" for t, v, ok in targets(results)]
+    lines += ["", "## Notes", "", *results.get("notes", []), ""]
+    return "\n".join(lines)
+
+
+def targets(results: dict) -> list[tuple[str, str, bool]]:
+    spd, rows = results["speed"], []
+    tfidf = [p for p in spd["pairs"] if p["stancekit"]["impl"] == "stancekit-tfidf"]
+    if tfidf:
+        best = max(p["stancekit"]["sentences_per_s"] for p in tfidf)
+        rows.append((f"TF-IDF ≥ {TARGETS['tfidf_sentences_per_s']} sentences/s", f"{best:.0f}",
+                     best >= TARGETS["tfidf_sentences_per_s"]))
+    transformer = [p for p in spd["pairs"] if p["stancekit"]["impl"] == "stancekit-transformer"]
+    if transformer:
+        best = max(p["stancekit"]["sentences_per_s"] for p in transformer)
+        ratio = min(p["ratio"] for p in transformer)
+        rows.append((f"transformer ≥ {TARGETS['transformer_sentences_per_s']} sentences/s", f"{best:.0f}",
+                     best >= TARGETS["transformer_sentences_per_s"]))
+        rows.append((f"transformer ≥ {TARGETS['transformer_vs_pipeline']}x the plain pipeline", f"{ratio:.2f}x",
+                     ratio >= TARGETS["transformer_vs_pipeline"]))
+    imported = spd["cold_start"]["import_stancekit_s"]
+    rows.append((f"import stancekit ≤ {TARGETS['import_s']} s", f"{imported:.3f} s", imported <= TARGETS["import_s"]))
+    largest = max(results["scale"], key=lambda s: s["lines"])
+    rows.append((f"peak RSS of the {largest['lines']}-line job ≤ {TARGETS['scale_peak_rss_mb']} MB",
+                 f"{largest['peak_rss_mb']:.0f} MB", largest["peak_rss_mb"] <= TARGETS["scale_peak_rss_mb"]))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, about 2 minutes")
+    parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    parser.add_argument("--json", default=str(HERE / "results.json"))
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    sys.path.insert(0, str(HERE))
+    started = time.perf_counter()
+    results = {"quick": args.quick, "machine": machine()}
+    for name, step in (("accuracy", accuracy), ("speed", speed), ("scale", scale)):
+        print(f"benchmarks: {name}...", file=sys.stderr, flush=True)
+        results[name] = step(args.quick)
+    results["seconds"] = time.perf_counter() - started
+    results["finished"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    notes_path = HERE / "NOTES.md"
+    results["notes"] = notes_path.read_text(encoding="utf-8").splitlines() if notes_path.exists() else []
+    Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    Path(args.out).write_text(report(results), encoding="utf-8")
+    print(report(results))
+
+
+if __name__ == "__main__":
+    main()
