@@ -17,6 +17,7 @@ from typing import ClassVar, Sequence
 
 import numpy as np
 
+from ..io import current_umask
 from ..artifacts import CARD_FILE, CONFIG_FILE, read_config, write_json, write_manifest
 from ..labels import TASKS, get_scheme
 
@@ -134,7 +135,10 @@ class TextClassifier(ABC):
             self._save_weights(staging)
             if card is not None:
                 (staging / CARD_FILE).write_text(card, encoding="utf-8")
+            for path in staging.rglob("*"):
+                path.chmod((0o777 if path.is_dir() else 0o666) & ~current_umask())
             write_manifest(staging)
+            staging.chmod(0o777 & ~current_umask())
             if folder.exists():
                 shutil.rmtree(folder)
             staging.rename(folder)

@@ -121,6 +121,17 @@ class TfidfClassifier(TextClassifier):
             offset += block.shape[1]
         return Scores([_softmax(logits[task]) for task in TASKS], truncated)
 
+    def describe(self) -> str:
+        """Architecture and chosen settings, for the model card."""
+        C = ", ".join(f"{task} {value:g}" for task, value in self.C.items()) if isinstance(self.C, dict) \
+            else f"{self.C:g}"
+        return (f"Hashed TF-IDF features of lower-cased word {tuple(self.word_ngram_range)}-grams and "
+                f"character {tuple(self.char_ngram_range)}-grams (kept when seen in at least {self.min_df} "
+                "training texts), and one multinomial logistic regression per label with "
+                f"{self.class_weight or 'no'} class weights; regularisation C ({C}) chosen on dev from "
+                f"{', '.join(f'{c:g}' for c in self.C_grid)}. Probabilities are the regressions' "
+                "softmax outputs. Stored as safetensors arrays and JSON; loads in milliseconds.")
+
     def _settings(self) -> dict:
         return {"word_ngram_range": list(self.word_ngram_range),
                 "char_ngram_range": list(self.char_ngram_range), "min_df": self.min_df,

@@ -1,0 +1,84 @@
+"""Sentence splitting on news text and posts, checked on the seed articles."""
+
+from __future__ import annotations
+
+import pytest
+
+from stancekit.segment import split_sentences
+
+from conftest import SEEDS_DIR
+
+SEEDS = sorted(SEEDS_DIR.glob("*.txt"))
+
+
+@pytest.mark.parametrize("path", SEEDS, ids=lambda p: p.name[:3])
+def test_offsets_point_at_the_sentence_text(path):
+    text = path.read_text(encoding="utf-8")
+    sentences = split_sentences(text)
+    assert sentences
+    previous_end = 0
+    for sentence in sentences:
+        assert text[sentence.start:sentence.end] == sentence.text
+        assert sentence.text == sentence.text.strip() and sentence.text
+        assert sentence.start >= previous_end
+        previous_end = sentence.end
+
+
+def sentences_of(name: str) -> list[str]:
+    path = next(p for p in SEEDS if p.name.startswith(name))
+    return [s.text for s in split_sentences(path.read_text(encoding="utf-8"))]
+
+
+def test_quotation_stays_with_its_attribution():
+    texts = sentences_of("003")
+    quote = next(t for t in texts if t.startswith("Further to this, the state-run Resalat Daily"))
+    assert quote.endswith("this one is a soft war.”")
+
+
+def test_stray_closing_quote_joins_the_sentence_before():
+    texts = sentences_of("003")
+    assert "”" not in texts
+    assert any(t.endswith("viable and independent alternative.”") for t in texts)
+
+
+def test_headlines_bylines_and_boilerplate_lines_are_units():
+    texts = sentences_of("002")
+    assert "Nora Bandari" in texts
+    assert "Wednesday 12/January/2022 - 03:10 PM" in texts
+    assert "Twitter and Soleimani" in texts
+    assert "Copyright © 2020 All Rights Reserved | XML Sitemap" in sentences_of("001")
+
+
+def test_bullets_are_stripped_and_datelines_join_their_headline():
+    texts = sentences_of("004")
+    assert any(t.startswith("mocked Rouhani’s statement") for t in texts)
+    assert not any(t.startswith("•") for t in texts)
+    assert "Iran. July 24, 2018. New Round of Truck Drivers’ Nationwide Strike" in texts
+
+
+def test_hashtag_lines_without_final_punctuation():
+    texts = sentences_of("004")
+    assert "#IranFloods-April 4, Poledokhtar,Lorestan province W #Iran" in texts
+
+
+def test_abbreviations_do_not_end_sentences():
+    text = "Dr. Hassan met U.S. officials on Jan. 3 at 5 p.m. in Vienna. Talks resumed."
+    assert [s.text for s in split_sentences(text)] == [
+        "Dr. Hassan met U.S. officials on Jan. 3 at 5 p.m. in Vienna.", "Talks resumed."]
+
+
+def test_posts_and_mixed_newlines():
+    text = "Free them all!!! #FreeToomaj\r\n\r\n- item one\r- item two\n1) numbered point"
+    assert [s.text for s in split_sentences(text)] == [
+        "Free them all!!! #FreeToomaj", "item one", "item two", "numbered point"]
+
+
+def test_empty_and_blank_documents():
+    assert split_sentences("") == []
+    assert split_sentences(" \n\t\n") == []
+
+
+def test_very_long_line_is_split_without_losing_text():
+    text = "The strike goes on " * 2000
+    sentences = split_sentences(text)
+    assert "".join(s.text for s in sentences).replace(" ", "") == text.replace(" ", "")
