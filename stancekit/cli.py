@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--report", help="write a Markdown report here")
     evaluate.add_argument("--json", help="write all metrics as JSON here")
     evaluate.add_argument("--plot", help="write the confusion matrices as a PNG here")
+    evaluate.add_argument("--plot-scores", help="write score distributions and reliability curves as a PNG here")
 
     train = commands.add_parser("train", parents=[common], help="train a model on labeled data",
                                 description="Fit on the train split, select on dev, report dev and "
@@ -247,11 +248,12 @@ def _report_skipped(args, skipped: list) -> None:
 
 def run_evaluate(args) -> int:
     from .data import load_records, read_split_assignment, split_records
-    from .evaluate import evaluate_model, plot_confusion, summary_table, write_json, write_report
+    from .evaluate import (evaluate_model, plot_confusion, plot_scores, summary_table, write_json,
+                           write_report)
     from .registry import load_model
 
     records = load_records(args.data)
-    data_name = ", ".join(args.data)
+    data_name = ", ".join(args.data) if len(args.data) <= 2 else f"{len(args.data)} files"
     if args.split != "all":
         records = split_records(records, read_split_assignment(args.splits), seed=args.seed)[args.split]
         data_name += f" ({args.split} split)"
@@ -269,6 +271,8 @@ def run_evaluate(args) -> int:
         write_json(result, args.json)
     if args.plot:
         plot_confusion(result, args.plot)
+    if args.plot_scores:
+        plot_scores(result, args.plot_scores)
     return 0
 
 

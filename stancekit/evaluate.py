@@ -8,7 +8,7 @@ test file neither helps nor hurts the score.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -37,6 +37,8 @@ class TaskMetrics:
     accuracy: float
     most_confused: list[tuple[str, str, int]]
     """(gold, predicted, count) for the most frequent errors, largest first."""
+    calibration_error: float | None = None
+    """Expected calibration error of the predicted label's probability (10 equal-width bins)."""
 
 
 @dataclass
@@ -48,9 +50,11 @@ class EvaluationResult:
     data: str
     records: int
     tasks: dict[str, TaskMetrics]
+    confidences: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+    """Per task: the probability of each predicted label and whether it was right (for plots)."""
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {name: value for name, value in asdict(self).items() if name != "confidences"}
 
 
 def task_metrics(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str],
@@ -80,14 +84,37 @@ def task_metrics(gold: Sequence[str], predicted: Sequence[str], labels: Sequence
         most_confused=errors[:top_confusions])
 
 
+def calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: the record-weighted gap between confidence and accuracy per bin."""
+    if not len(confidence):
+        return 0.0
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    gap = 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            gap += members.sum() * abs(confidence[members].mean() - correct[members].mean())
+    return float(gap / len(confidence))
+
+
 def evaluate_predictions(records: Sequence[dict], predicted: np.ndarray, model: str = "",
-                         model_version: str = "", data: str = "") -> EvaluationResult:
-    """Score an ``(n, 2)`` array of predicted (stance, claim_type) labels against ``records``."""
+                         model_version: str = "", data: str = "",
+                         confidence: np.ndarray | None = None) -> EvaluationResult:
+    """Score an ``(n, 2)`` array of predicted (stance, claim_type) labels against ``records``.
+
+    ``confidence``, an optional ``(n, 2)`` array of the predicted labels' probabilities,
+    adds calibration errors and the data for score plots.
+    """
     scheme = get_scheme()
-    tasks = {task: task_metrics([r[task] for r in records], list(predicted[:, column]),
-                                scheme.labels(task))
-             for column, task in enumerate(TASKS)}
-    return EvaluationResult(model, model_version, data, len(records), tasks)
+    tasks, confidences = {}, {}
+    for column, task in enumerate(TASKS):
+        gold = [r[task] for r in records]
+        tasks[task] = task_metrics(gold, list(predicted[:, column]), scheme.labels(task))
+        if confidence is not None:
+            correct = np.array(gold, dtype=object) == predicted[:, column]
+            tasks[task].calibration_error = calibration_error(confidence[:, column], correct)
+            confidences[task] = (confidence[:, column], correct)
+    return EvaluationResult(model, model_version, data, len(records), tasks, confidences)
 
 
 def evaluate_model(model, records: Sequence[dict], data: str = "", batch_size: int = 256,
@@ -96,21 +123,28 @@ def evaluate_model(model, records: Sequence[dict], data: str = "", batch_size: i
     from .progress import progress_bar
 
     texts = [r["text"] for r in records]
-    batches = []
+    labels, confidences = [], []
     with progress_bar(len(texts), "evaluating", quiet, unit="sent") as bar:
         for start in range(0, len(texts), batch_size):
-            batches.append(model.predict(texts[start:start + batch_size]))
-            bar.update(len(batches[-1]))
-    predicted = np.concatenate(batches) if batches else np.empty((0, len(TASKS)), dtype=object)
-    return evaluate_predictions(records, predicted, model.name, model.version, data)
+            probabilities = model.predict_proba(texts[start:start + batch_size])
+            labels.append(np.stack([classes[p.argmax(axis=1)] for classes, p
+                                    in zip(model.classes_, probabilities)], axis=1))
+            confidences.append(np.stack([p.max(axis=1) for p in probabilities], axis=1))
+            bar.update(len(labels[-1]))
+    if not labels:
+        return evaluate_predictions(records, np.empty((0, len(TASKS)), dtype=object), model.name,
+                                    model.version, data)
+    return evaluate_predictions(records, np.concatenate(labels), model.name, model.version, data,
+                                np.concatenate(confidences))
 
 
 def summary_table(result: EvaluationResult) -> str:
     """A short plain-text table: macro-F1 and accuracy per task."""
     lines = [f"{result.model} {result.model_version} on {result.data} ({result.records} records)",
-             f"{'task':<12} {'macro-F1':>9} {'accuracy':>9}"]
+             f"{'task':<12} {'macro-F1':>9} {'accuracy':>9} {'ECE':>7}"]
     for task, metrics in result.tasks.items():
-        lines.append(f"{task:<12} {metrics.macro_f1:>9.3f} {metrics.accuracy:>9.3f}")
+        ece = "" if metrics.calibration_error is None else f"{metrics.calibration_error:.3f}"
+        lines.append(f"{task:<12} {metrics.macro_f1:>9.3f} {metrics.accuracy:>9.3f} {ece:>7}")
     return "\n".join(lines)
 
 
@@ -118,8 +152,10 @@ def markdown_report(result: EvaluationResult) -> str:
     """A Markdown report: summary, per-class scores, confusion matrices, most confused pairs."""
     out = [f"# Evaluation of {result.model} {result.model_version}", "",
            f"Data: `{result.data}`, {result.records} records.", "",
-           "| task | macro-F1 | accuracy |", "|---|---:|---:|"]
-    out += [f"| {task} | {m.macro_f1:.3f} | {m.accuracy:.3f} |" for task, m in result.tasks.items()]
+           "| task | macro-F1 | accuracy | calibration error (ECE) |", "|---|---:|---:|---:|"]
+    out += [f"| {task} | {m.macro_f1:.3f} | {m.accuracy:.3f} | "
+            f"{'' if m.calibration_error is None else f'{m.calibration_error:.3f}'} |"
+            for task, m in result.tasks.items()]
     for task, metrics in result.tasks.items():
         out += ["", f"## {task}", "", "| label | precision | recall | F1 | support |",
                 "|---|---:|---:|---:|---:|"]
@@ -149,14 +185,56 @@ def write_report(result: EvaluationResult, path: str | Path) -> None:
     atomic_write_text(path, markdown_report(result))
 
 
-def plot_confusion(result: EvaluationResult, path: str | Path) -> None:
-    """Draw both confusion matrices (row-normalised colours, raw counts) into one PNG."""
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _save_figure(figure, path: str | Path) -> None:
     from .io import atomic_output
+
+    with atomic_output(path, binary=True) as handle:
+        figure.savefig(handle, format="png", dpi=110)
+    figure.clf()
+
+
+def plot_scores(result: EvaluationResult, path: str | Path) -> None:
+    """Draw, per task, the distribution of the predicted label's probability for right and
+    wrong predictions, and a reliability curve (accuracy per confidence bin), into one PNG."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(2, len(result.tasks), figsize=(12, 8), squeeze=False)
+    bins = np.linspace(0, 1, 11)
+    for column, (task, (confidence, correct)) in enumerate(result.confidences.items()):
+        histogram = axes[0][column]
+        histogram.hist([confidence[correct], confidence[~correct]], bins=bins, stacked=True,
+                       label=["right", "wrong"], color=["tab:green", "tab:red"])
+        histogram.set_title(f"{task}: probability of the predicted label")
+        histogram.set_xlabel("probability")
+        histogram.set_ylabel("records")
+        histogram.legend()
+        which = np.minimum((confidence * 10).astype(int), 9)
+        centres = [(bins[b] + bins[b + 1]) / 2 for b in range(10) if (which == b).any()]
+        accuracy = [correct[which == b].mean() for b in range(10) if (which == b).any()]
+        reliability = axes[1][column]
+        reliability.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+        reliability.plot(centres, accuracy, marker="o", label="this model")
+        reliability.set_title(f"{task}: reliability (ECE {result.tasks[task].calibration_error:.3f})")
+        reliability.set_xlabel("probability of the predicted label")
+        reliability.set_ylabel("accuracy")
+        reliability.legend()
+    figure.suptitle(f"{result.model} {result.model_version} on {result.data} ({result.records} records)")
+    figure.tight_layout()
+    _save_figure(figure, path)
+    plt.close(figure)
+
+
+def plot_confusion(result: EvaluationResult, path: str | Path) -> None:
+    """Draw both confusion matrices (row-normalised colours, raw counts) into one PNG."""
+    plt = _pyplot()
 
     figure, axes = plt.subplots(1, len(result.tasks), figsize=(15, 6.5),
                                 gridspec_kw={"width_ratios": [1, 2.2]})
@@ -176,6 +254,5 @@ def plot_confusion(result: EvaluationResult, path: str | Path) -> None:
                           color="white" if rates[row, column] > 0.5 else "black")
     figure.suptitle(f"{result.model} {result.model_version} on {result.data} ({result.records} records)")
     figure.tight_layout()
-    with atomic_output(path, binary=True) as handle:
-        figure.savefig(handle, format="png", dpi=110)
+    _save_figure(figure, path)
     plt.close(figure)

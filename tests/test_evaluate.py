@@ -93,3 +93,25 @@ def test_evaluate_split_selects_only_that_split(cli, tmp_path):
                   tmp_path / "splits.json", "--json", tmp_path / "m.json", "--quiet")
     assert process.returncode == 0, process.stderr
     assert json.loads((tmp_path / "m.json").read_text())["records"] == 5
+
+
+def test_calibration_error_by_hand():
+    from stancekit.evaluate import calibration_error
+
+    confidence = np.array([0.95, 0.95, 0.55, 0.55])
+    correct = np.array([True, False, True, True])
+    # bin 9: confidence 0.95, accuracy 0.5 -> gap 0.45 (2 records); bin 5: 0.55 vs 1.0 -> 0.45 (2 records)
+    assert calibration_error(confidence, correct) == pytest.approx(0.45)
+    assert calibration_error(np.array([1.0, 1.0]), np.array([True, True])) == pytest.approx(0.0)
+
+
+def test_score_plot_is_written(tmp_path):
+    from stancekit import load_model
+    from stancekit.evaluate import evaluate_model, plot_scores
+
+    records = [make_record(i, text=t) for i, t in enumerate(["One.", "Two and three.", "Four!"])]
+    result = evaluate_model(load_model("tfidf"), records)
+    assert result.tasks["stance"].calibration_error is not None
+    plot_scores(result, tmp_path / "scores.png")
+    assert (tmp_path / "scores.png").read_bytes()[:4] == b"\x89PNG"
+    assert "confidences" not in result.to_dict()

@@ -141,3 +141,14 @@ def test_overlong_text_is_truncated_and_counted():
 def test_bad_labels_are_rejected():
     with pytest.raises(ValueError, match="unknown stance labels: royalist"):
         TfidfClassifier().fit(["a text"], [["royalist", "none"]])
+
+
+def test_validation_set_fits_a_temperature_per_task(tmp_path):
+    texts = [t for t, _, _ in TRAIN]
+    labels = [[s, c] for _, s, c in TRAIN]
+    model = TfidfClassifier(min_df=1).fit(texts, labels, validation=(texts[::-1], labels[::-1]))
+    assert set(model.temperature_) == {"stance", "claim_type"}
+    assert all(t > 0 and t != 1.0 for t in model.temperature_.values())
+    loaded = TfidfClassifier.load(model.save(tmp_path / "m"))
+    assert loaded.temperature_ == pytest.approx(model.temperature_)
+    assert TfidfClassifier(min_df=1).fit(texts, labels).temperature_ == {"stance": 1.0, "claim_type": 1.0}

@@ -4,7 +4,9 @@ Usage: python annotations/tools/build_splits.py [--seed 13]
 
 Whole documents go to one split (seed articles are documents; authored sentences are
 grouped into documents by batch and topic), test and dev each get at least 15% of the
-records, and the label counts of every split are printed for a check.
+records, and the label counts of every split are printed for a check. Documents already
+listed in an existing splits file keep their split (so published test scores stay
+comparable); only new documents are assigned, by the same method.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from stancekit.data import SPLITS, assign_splits, corpus_files, load_records
+from stancekit.data import SPLITS, assign_splits, corpus_files, load_records, read_split_assignment
 from stancekit.labels import TASKS
 
 FRACTIONS = {"train": 0.68, "dev": 0.16, "test": 0.16}
@@ -26,11 +28,16 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "splits.json"))
     args = parser.parse_args()
     records = load_records(corpus_files())
-    assignment = assign_splits(Counter(r["doc_id"] for r in records), seed=args.seed, fractions=FRACTIONS)
-    splits = {split: sorted(doc for doc, s in assignment.items() if s == split) for split in SPLITS}
+    existing = read_split_assignment(args.out) if Path(args.out).exists() else {}
+    new_documents = Counter(r["doc_id"] for r in records if r["doc_id"] not in existing)
+    assignment = {**existing, **assign_splits(new_documents, seed=args.seed, fractions=FRACTIONS)}
+    present = {r["doc_id"] for r in records}
+    splits = {split: sorted(doc for doc, s in assignment.items() if s == split and doc in present)
+              for split in SPLITS}
     content = {"schema_version": records[0]["schema_version"], "seed": args.seed,
                "method": "documents shuffled with the seed, then taken into test and dev until each "
-                         "holds its share of the records; the rest are train",
+                         "holds its share of the records; the rest are train; documents added later "
+                         "are assigned the same way among themselves",
                "fractions": FRACTIONS, "splits": splits}
     Path(args.out).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
     for split in SPLITS:

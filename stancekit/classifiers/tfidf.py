@@ -24,8 +24,10 @@ class TfidfClassifier(TextClassifier):
     Parameters are explicit and stored with the model; ``fit`` learns the vocabularies,
     IDF weights and one multinomial logistic regression per task, with balanced class
     weights. Given a validation set, ``fit`` picks each task's regularisation ``C``
-    from ``C_grid`` by validation macro-F1 (and stores the choice in ``C``). Texts
-    longer than ``max_chars`` are cut to it (and reported as truncated).
+    from ``C_grid`` by validation macro-F1 (and stores the choice in ``C``), then
+    calibrates the probabilities with one temperature per task that minimises the
+    validation log-loss (``temperature_``; 1 without a validation set). Texts longer
+    than ``max_chars`` are cut to it (and reported as truncated).
     """
 
     kind = "tfidf"
@@ -74,7 +76,7 @@ class TfidfClassifier(TextClassifier):
         if validation is not None:
             dev_features = self._features(self._cut(check_texts(validation[0]))[0])
             Y_dev = labels_matrix(validation[1])
-        chosen, self.coef_, self.intercept_ = {}, {}, {}
+        chosen, self.coef_, self.intercept_, self.temperature_ = {}, {}, {}, {}
         for column, (task, classes) in enumerate(zip(TASKS, self.classes_)):
             candidates = self.C_grid if validation is not None else (self._task_C(task),)
             best = None
@@ -88,6 +90,9 @@ class TfidfClassifier(TextClassifier):
                 if best is None or f1 > best[0]:
                     best = (f1, C, coef, intercept)
             _, chosen[task], self.coef_[task], self.intercept_[task] = best
+            self.temperature_[task] = 1.0 if validation is None else _fit_temperature(
+                np.asarray(dev_features @ self.coef_[task].T) + self.intercept_[task],
+                Y_dev[:, column], classes)
         self.C = chosen
         return self
 
@@ -119,7 +124,7 @@ class TfidfClassifier(TextClassifier):
             for task in TASKS:
                 logits[task] += block @ self.coef_[task][:, offset:offset + block.shape[1]].T
             offset += block.shape[1]
-        return Scores([_softmax(logits[task]) for task in TASKS], truncated)
+        return Scores([_softmax(logits[task] / self.temperature_[task]) for task in TASKS], truncated)
 
     def describe(self) -> str:
         """Architecture and chosen settings, for the model card."""
@@ -130,7 +135,9 @@ class TfidfClassifier(TextClassifier):
                 "training texts), and one multinomial logistic regression per label with "
                 f"{self.class_weight or 'no'} class weights; regularisation C ({C}) chosen on dev from "
                 f"{', '.join(f'{c:g}' for c in self.C_grid)}. Probabilities are the regressions' "
-                "softmax outputs. Stored as safetensors arrays and JSON; loads in milliseconds.")
+                "softmax outputs divided by a temperature fitted on dev ("
+                + ", ".join(f"{task} {t:.2f}" for task, t in self.temperature_.items())
+                + "). Stored as safetensors arrays and JSON; loads in milliseconds.")
 
     def _settings(self) -> dict:
         return {"word_ngram_range": list(self.word_ngram_range),
@@ -147,6 +154,8 @@ class TfidfClassifier(TextClassifier):
             tensors[f"idf.{name}"] = vectorizer.idf_
         tensors.update({f"coef.{task}": self.coef_[task] for task in TASKS})
         tensors.update({f"intercept.{task}": self.intercept_[task] for task in TASKS})
+        tensors.update({f"temperature.{task}": np.array([self.temperature_[task]], dtype=np.float32)
+                        for task in TASKS})
         save_file(tensors, str(folder / _WEIGHTS_FILE))
 
     @classmethod
@@ -160,6 +169,7 @@ class TfidfClassifier(TextClassifier):
             vectorizer.set_state(tensors[f"buckets.{name}"], tensors[f"idf.{name}"])
         model.coef_ = {task: tensors[f"coef.{task}"] for task in TASKS}
         model.intercept_ = {task: tensors[f"intercept.{task}"] for task in TASKS}
+        model.temperature_ = {task: float(tensors[f"temperature.{task}"][0]) for task in TASKS}
         return model
 
 
@@ -172,6 +182,19 @@ def _rows(matrix: np.ndarray, order: list[int], fill: float = 0.0) -> np.ndarray
         if index >= 0:
             out[row] = matrix[index]
     return out
+
+
+def _fit_temperature(logits: np.ndarray, gold: np.ndarray, classes: np.ndarray) -> float:
+    """The temperature that minimises the log-loss of ``softmax(logits / T)`` on ``gold``."""
+    from scipy.optimize import minimize_scalar
+
+    index = {label: i for i, label in enumerate(classes)}
+    rows, columns = np.arange(len(gold)), np.array([index[g] for g in gold])
+
+    def log_loss(temperature: float) -> float:
+        return float(-np.log(_softmax(logits / temperature)[rows, columns] + 1e-12).mean())
+
+    return float(minimize_scalar(log_loss, bounds=(0.05, 20.0), method="bounded").x)
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
