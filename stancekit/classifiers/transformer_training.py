@@ -1,0 +1,221 @@
+"""Fine-tuning loop of the transformer model (the model class holds the network and inference).
+
+The bottom encoder layers stay frozen, so their outputs are computed once per text and
+cached; each epoch then runs only the fine-tuned top layers and the two heads. The loss
+is the sum of the two tasks' class-weighted cross-entropies. With a validation set,
+every epoch is scored by dev macro-F1 on both tasks, and training stops when their mean
+has not improved for ``patience`` epochs; the best epoch's weights are kept.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..labels import TASKS
+from ..progress import progress_bar
+
+if TYPE_CHECKING:
+    from .transformer import TransformerClassifier
+
+
+def class_weights(y: np.ndarray, classes: np.ndarray, mode: str | None) -> np.ndarray:
+    """Per-class loss weights: ``balanced`` is n / (k * count); ``sqrt`` its square root; None all ones."""
+    counts = np.array([(y == label).sum() for label in classes], dtype=np.float64)
+    if mode is None:
+        return np.ones(len(classes), dtype=np.float32)
+    present = counts > 0
+    weights = np.zeros(len(classes))
+    weights[present] = counts[present].sum() / (present.sum() * counts[present])
+    if mode == "sqrt":
+        weights = np.sqrt(weights)
+    weights[present] /= (weights[present] * counts[present]).sum() / counts[present].sum()
+    return weights.astype(np.float32)
+
+
+def frozen_features(model: "TransformerClassifier", ids: list[list[int]], batch_size: int = 64) -> list:
+    """The output of the frozen bottom layers for each text, one (tokens, hidden) tensor each."""
+    import torch
+
+    features = [None] * len(ids)
+    order = np.argsort([len(row) for row in ids], kind="stable")
+    encoder = model.encoder_
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            input_ids, mask = model.pad([ids[i] for i in batch])
+            hidden = encoder.embeddings(input_ids=input_ids)
+            hidden = model.run_layers(hidden, mask, 0, model.first_trained_layer)
+            for row, index in enumerate(batch):
+                features[index] = hidden[row, :len(ids[index])].clone()
+    return features
+
+
+def pad_features(features: list):
+    """Stack (tokens, hidden) tensors into a zero-padded batch and its attention mask."""
+    import torch
+
+    longest = max(f.shape[0] for f in features)
+    hidden = torch.zeros((len(features), longest, features[0].shape[1]))
+    mask = torch.zeros((len(features), longest), dtype=torch.long)
+    for row, feature in enumerate(features):
+        hidden[row, :feature.shape[0]] = feature
+        mask[row, :feature.shape[0]] = 1
+    return hidden, mask
+
+
+def _forward_top(model: "TransformerClassifier", features: list, dropout=None):
+    hidden, mask = pad_features(features)
+    hidden = model.run_layers(hidden, mask, model.first_trained_layer)
+    pooled = model.pool(hidden, mask)
+    if dropout is not None:
+        pooled = dropout(pooled)
+    return model.head_logits(pooled)
+
+
+def predict_cached(model: "TransformerClassifier", features: list, batch_size: int = 64) -> list[np.ndarray]:
+    """Predicted class indices per task for cached bottom-layer features (fp32, eval mode)."""
+    import torch
+
+    predicted = [np.zeros(len(features), dtype=np.int64) for _ in TASKS]
+    order = np.argsort([f.shape[0] for f in features], kind="stable")
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            for task, logits in enumerate(_forward_top(model, [features[i] for i in batch])):
+                predicted[task][batch] = logits.argmax(dim=-1).numpy()
+    return predicted
+
+
+def _targets(model: "TransformerClassifier", Y: np.ndarray) -> list[np.ndarray]:
+    return [np.array([list(classes).index(label) for label in Y[:, column]], dtype=np.int64)
+            for column, classes in enumerate(model.classes_)]
+
+
+def _macro_f1(model: "TransformerClassifier", features: list, targets: list[np.ndarray]) -> list[float]:
+    from sklearn.metrics import f1_score
+
+    predicted = predict_cached(model, features)
+    return [float(f1_score(t, p, labels=np.unique(t), average="macro", zero_division=0))
+            for t, p in zip(targets, predicted)]
+
+
+def train(model: "TransformerClassifier", texts: list[str], Y: np.ndarray,
+          validation: tuple[list[str], np.ndarray] | None = None, quiet: bool = False) -> list[dict]:
+    """Fine-tune ``model`` (network already built) on ``texts`` and ``Y``; return the per-epoch history."""
+    import torch
+
+    random.seed(model.seed)
+    np.random.seed(model.seed)
+    torch.manual_seed(model.seed)
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    try:
+        torch.use_deterministic_algorithms(True)
+    except RuntimeError:
+        pass
+    try:
+        return _train(model, texts, Y, validation, quiet)
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
+
+
+def _train(model, texts, Y, validation, quiet) -> list[dict]:
+    import torch
+
+    started = time.perf_counter()
+    ids, _ = model.tokenize(texts)
+    features = frozen_features(model, ids)
+    targets = _targets(model, Y)
+    if validation is not None:
+        dev_features = frozen_features(model, model.tokenize(validation[0])[0])
+        dev_targets = _targets(model, validation[1])
+    weights = [torch.tensor(class_weights(Y[:, column], classes, model.class_weight))
+               for column, classes in enumerate(model.classes_)]
+    losses = [torch.nn.CrossEntropyLoss(weight=w) for w in weights]
+
+    top = model.encoder_.encoder.layer[model.first_trained_layer:]
+    for parameter in model.encoder_.parameters():
+        parameter.requires_grad_(False)
+    for parameter in top.parameters():
+        parameter.requires_grad_(True)
+    decay = [p for n, p in top.named_parameters() if not n.endswith("bias") and "LayerNorm" not in n]
+    no_decay = [p for n, p in top.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
+    optimizer = torch.optim.AdamW([
+        {"params": decay, "lr": model.learning_rate, "weight_decay": model.weight_decay},
+        {"params": no_decay, "lr": model.learning_rate, "weight_decay": 0.0},
+        {"params": list(model.heads_.parameters()), "lr": model.head_learning_rate, "weight_decay": 0.0},
+    ])
+    steps_per_epoch = max(1, -(-len(features) // model.batch_size))
+    total_steps = steps_per_epoch * model.epochs
+    warmup = int(model.warmup_fraction * total_steps)
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    head_dropout = torch.nn.Dropout(model.dropout)
+    rng = np.random.default_rng(model.seed)
+    target_tensors = [torch.tensor(t) for t in targets]
+    history, best, best_state, waited = [], None, None, 0
+    with progress_bar(total=total_steps, description="fine-tuning", quiet=quiet, unit="batch") as bar:
+        for epoch in range(1, model.epochs + 1):
+            top.train()
+            model.heads_.train()
+            order = rng.permutation(len(features))
+            epoch_loss = 0.0
+            for start in range(0, len(order), model.batch_size):
+                batch = order[start:start + model.batch_size]
+                logits = _forward_top(model, [features[i] for i in batch], head_dropout)
+                loss = sum(loss_fn(out, t[batch]) for loss_fn, out, t in zip(losses, logits, target_tensors))
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], 1.0)
+                optimizer.step()
+                scheduler.step()
+                epoch_loss += loss.item() * len(batch)
+                bar.update(1)
+            top.eval()
+            model.heads_.eval()
+            record = {"epoch": epoch, "loss": epoch_loss / len(features),
+                      "seconds": time.perf_counter() - started}
+            if validation is not None:
+                f1 = _macro_f1(model, dev_features, dev_targets)
+                record.update({f"dev_macro_f1_{task}": value for task, value in zip(TASKS, f1)})
+                record["dev_macro_f1_mean"] = float(np.mean(f1))
+                improved = best is None or record["dev_macro_f1_mean"] > best + 1e-9
+                if improved:
+                    best, waited = record["dev_macro_f1_mean"], 0
+                    best_state = {k: v.clone() for k, v in model._trained_state().items()}
+                else:
+                    waited += 1
+                record["best"] = improved
+            history.append(record)
+            if not quiet:
+                line = f"epoch {epoch}/{model.epochs}: loss {record['loss']:.4f}"
+                if validation is not None:
+                    line += (", dev macro-F1 " + ", ".join(
+                        f"{task} {record[f'dev_macro_f1_{task}']:.3f}" for task in TASKS)
+                        + f", mean {record['dev_macro_f1_mean']:.3f}" + (" (best)" if record["best"] else ""))
+                line += f" [{record['seconds']:.0f} s]"
+                bar.write(line, file=sys.stderr)
+            if validation is not None and waited >= model.patience:
+                break
+    for parameter in model.encoder_.parameters():
+        parameter.requires_grad_(False)
+    if best_state is not None:
+        _load_trained_state(model, best_state)
+    model.encoder_.eval()
+    model.heads_.eval()
+    return history
+
+
+def _load_trained_state(model: "TransformerClassifier", state: dict) -> None:
+    model.encoder_.encoder.load_state_dict(
+        {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}, strict=False)
+    model.heads_.load_state_dict({k[len("heads."):]: v for k, v in state.items() if k.startswith("heads.")})
