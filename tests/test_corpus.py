@@ -1,0 +1,65 @@
+"""The shipped corpus: size and label counts, splits, and loading through `datasets`."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from stancekit.data import corpus_files, load_corpus, load_records, read_split_assignment, splits_file
+from stancekit.labels import get_scheme
+
+SCHEME = get_scheme()
+
+
+@pytest.fixture(scope="module")
+def records():
+    return load_records()
+
+
+def test_corpus_size_and_label_minimums(records):
+    assert len(records) >= 1500
+    stances = Counter(r["stance"] for r in records)
+    claims = Counter(r["claim_type"] for r in records)
+    assert all(stances[label] >= 300 for label in SCHEME.stances), stances
+    assert all(claims[label] >= 80 for label in SCHEME.claim_types), claims
+    for claim in SCHEME.claim_types:
+        assert len({r["stance"] for r in records if r["claim_type"] == claim}) >= 2, claim
+
+
+def test_every_seed_sentence_is_in_the_corpus(records):
+    from conftest import SEEDS_DIR
+    from stancekit.segment import split_sentences
+
+    seed_texts = [r["text"] for r in records if r["origin"] == "seed"]
+    expected = [s.text for path in sorted(SEEDS_DIR.glob("*.txt"))
+                for s in split_sentences(path.read_text(encoding="utf-8"))]
+    assert seed_texts == expected
+
+
+def test_splits_keep_documents_whole_and_test_is_large_enough(records):
+    splits = json.loads(splits_file().read_text(encoding="utf-8"))["splits"]
+    listed = [doc for docs in splits.values() for doc in docs]
+    assert len(listed) == len(set(listed)), "a document is in two splits"
+    assert set(listed) == {r["doc_id"] for r in records}
+    assignment = read_split_assignment()
+    test_share = sum(assignment[r["doc_id"]] == "test" for r in records) / len(records)
+    assert test_share >= 0.15
+
+
+def test_load_corpus_returns_a_datasetdict():
+    corpus = load_corpus()
+    assert set(corpus) == {"train", "dev", "test"}
+    assert corpus["train"].column_names[:3] == ["schema_version", "id", "text"]
+    documents = [set(corpus[split]["doc_id"]) for split in corpus]
+    assert not (documents[0] & documents[1] or documents[0] & documents[2] or documents[1] & documents[2])
+
+
+def test_files_load_with_datasets_load_dataset(tmp_path):
+    from datasets import load_dataset
+
+    files = [str(path) for path in corpus_files()]
+    dataset = load_dataset("json", data_files=files, split="train", cache_dir=str(tmp_path))
+    assert len(dataset) == len(load_records())
+    assert set(dataset["stance"]) == set(SCHEME.stances)
