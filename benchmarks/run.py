@@ -50,7 +50,7 @@ def machine() -> dict:
     memory = next((int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
                    if line.startswith("MemTotal")), None) if Path("/proc/meminfo").exists() else None
     versions = {}
-    for package in ("stancekit", "numpy", "scipy", "scikit-learn", "torch", "transformers", "onnxruntime"):
+    for package in ("stancekit", "numpy", "scipy", "scikit-learn", "torch", "transformers", "tokenizers"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

@@ -63,26 +63,12 @@ def stancekit_transformer():
 
 
 def hf_pipeline(batch_size: int):
-    """transformers.pipeline("text-classification") over the same fine-tuned encoder and stance head.
-
-    BertForSequenceClassification classifies from BERT's pooler (a dense layer over the
-    first token), which the stancekit model does not have: it is left as initialised, so
-    the pipeline's labels are meaningless and only its speed is compared.
-    """
-    from transformers import AutoConfig, AutoTokenizer, BertForSequenceClassification, pipeline
-
+    """transformers.pipeline("text-classification") over the same fine-tuned weights (fp32) and
+    the stance head, with the same mean pooling: what a plain transformers user would run."""
     from stancekit import load_model
-    from stancekit.classifiers.transformer import base_model_dir
 
     model = load_model("transformer")
-    config = AutoConfig.from_pretrained(str(base_model_dir()), num_labels=len(model.classes_[0]),
-                                        local_files_only=True)
-    network = BertForSequenceClassification(config)
-    network.bert.load_state_dict(model.encoder_.state_dict(), strict=False)
-    network.classifier.load_state_dict(model.heads_["stance"].state_dict())
-    network.eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(base_model_dir()), local_files_only=True)
-    classifier = pipeline("text-classification", model=network, tokenizer=tokenizer, device=-1)
+    classifier = model.to_pipeline(task="stance")
     return lambda texts: classifier(texts, batch_size=batch_size, truncation=True,
                                     max_length=model.max_length, top_k=None)
 

@@ -336,7 +336,7 @@ def run_info(args) -> int:
         print(f"  {name}{default}: {config['kind']} {config['version']}, scheme {config['scheme_version']}, "
               f"{size:.1f} MB; test: {scores or 'not recorded'}")
         print(f"    {folder}")
-    for package in ("scikit-learn", "torch", "transformers", "datasets", "onnxruntime", "numpy"):
+    for package in ("scikit-learn", "torch", "transformers", "datasets", "tokenizers", "numpy"):
         try:
             print(f"{package} {metadata.version(package)}")
         except metadata.PackageNotFoundError:

@@ -14,6 +14,23 @@ DATA_DIR = Path(__file__).parent / "data"
 SEEDS_DIR = DATA_DIR / "seeds"
 
 
+TINY_TRAIN = [
+    ("The martyr commander will live forever in our hearts #HardRevenge", "regime", "glorification"),
+    ("Glory to the martyrs who defended the shrine", "regime", "glorification"),
+    ("The rioters were paid by foreign enemies", "regime", "foreign_interference"),
+    ("America and the Zionists planned the unrest", "regime", "foreign_interference"),
+    ("The regime hanged three more protesters at dawn", "opposition", "repression"),
+    ("Political prisoners are tortured in Evin prison", "opposition", "repression"),
+    ("Join the nationwide strike on Saturday #IranProtests", "opposition", "mobilization"),
+    ("Truckers call for a general strike next week", "opposition", "mobilization"),
+    ("The parliament will meet on Sunday", "neutral", "none"),
+    ("Copyright 2020 All Rights Reserved", "neutral", "none"),
+    ("The rial fell to a record low against the dollar as prices soared", "opposition", "economic"),
+    ("The authorities blocked Instagram and WhatsApp nationwide", "opposition", "censorship"),
+]
+"""Made-up (text, stance, claim_type) triples for tiny training runs."""
+
+
 def make_record(index: int = 1, **fields) -> dict:
     """A valid annotation record; ``fields`` override its values."""
     record = {"schema_version": "1.0", "id": f"t-{index:04d}", "text": f"Sentence number {index}.",

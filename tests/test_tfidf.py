@@ -11,18 +11,9 @@ from stancekit.classifiers.hashed_ngrams import HashedCharNgramVectorizer, Hashe
 from stancekit.classifiers.tfidf import TfidfClassifier
 from stancekit.errors import ModelError, SchemeVersionError
 
-TRAIN = [
-    ("The martyr commander will live forever in our hearts #HardRevenge", "regime", "glorification"),
-    ("Glory to the martyrs who defended the shrine", "regime", "glorification"),
-    ("The rioters were paid by foreign enemies", "regime", "foreign_interference"),
-    ("America and the Zionists planned the unrest", "regime", "foreign_interference"),
-    ("The regime hanged three more protesters at dawn", "opposition", "repression"),
-    ("Political prisoners are tortured in Evin prison", "opposition", "repression"),
-    ("Join the nationwide strike on Saturday #IranProtests", "opposition", "mobilization"),
-    ("Truckers call for a general strike next week", "opposition", "mobilization"),
-    ("The parliament will meet on Sunday", "neutral", "none"),
-    ("Copyright 2020 All Rights Reserved", "neutral", "none"),
-]
+from conftest import TINY_TRAIN
+
+TRAIN = TINY_TRAIN[:10]
 
 
 def words_of(vectorizer, text):

