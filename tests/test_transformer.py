@@ -121,3 +121,13 @@ def test_shipped_model_loads_offline_and_labels_known_sentences():
     assert process.returncode == 0, process.stderr
     assert json.loads(process.stdout.strip().splitlines()[-1]) == [[s, c] for _, s, c in KNOWN]
     assert sum(p.stat().st_size for p in SHIPPED.iterdir()) <= 25 * 1024 * 1024
+
+
+def test_validation_set_calibrates_a_temperature_per_task(tiny):
+    model, loaded, _, texts = tiny
+    assert set(model.temperature_) == {"stance", "claim_type"}
+    assert all(t > 0 for t in model.temperature_.values())
+    assert loaded.temperature_ == pytest.approx(model.temperature_)
+    logits, _ = loaded.logits(texts)
+    for task, (task_logits, probabilities) in enumerate(zip(logits, loaded.predict_proba(texts))):
+        assert (task_logits.argmax(axis=1) == probabilities.argmax(axis=1)).all()

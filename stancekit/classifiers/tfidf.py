@@ -13,6 +13,7 @@ import numpy as np
 
 from ..labels import TASKS
 from .base import Scores, TextClassifier, check_texts, labels_matrix
+from .calibration import fit_temperature, softmax
 from .hashed_ngrams import HashedCharNgramVectorizer, HashedWordNgramVectorizer
 
 _WEIGHTS_FILE = "weights.safetensors"
@@ -90,7 +91,7 @@ class TfidfClassifier(TextClassifier):
                 if best is None or f1 > best[0]:
                     best = (f1, C, coef, intercept)
             _, chosen[task], self.coef_[task], self.intercept_[task] = best
-            self.temperature_[task] = 1.0 if validation is None else _fit_temperature(
+            self.temperature_[task] = 1.0 if validation is None else fit_temperature(
                 np.asarray(dev_features @ self.coef_[task].T) + self.intercept_[task],
                 Y_dev[:, column], classes)
         self.C = chosen
@@ -124,7 +125,7 @@ class TfidfClassifier(TextClassifier):
             for task in TASKS:
                 logits[task] += block @ self.coef_[task][:, offset:offset + block.shape[1]].T
             offset += block.shape[1]
-        return Scores([_softmax(logits[task] / self.temperature_[task]) for task in TASKS], truncated)
+        return Scores([softmax(logits[task] / self.temperature_[task]) for task in TASKS], truncated)
 
     def describe(self) -> str:
         """Architecture and chosen settings, for the model card."""
@@ -182,22 +183,3 @@ def _rows(matrix: np.ndarray, order: list[int], fill: float = 0.0) -> np.ndarray
         if index >= 0:
             out[row] = matrix[index]
     return out
-
-
-def _fit_temperature(logits: np.ndarray, gold: np.ndarray, classes: np.ndarray) -> float:
-    """The temperature that minimises the log-loss of ``softmax(logits / T)`` on ``gold``."""
-    from scipy.optimize import minimize_scalar
-
-    index = {label: i for i, label in enumerate(classes)}
-    rows, columns = np.arange(len(gold)), np.array([index[g] for g in gold])
-
-    def log_loss(temperature: float) -> float:
-        return float(-np.log(_softmax(logits / temperature)[rows, columns] + 1e-12).mean())
-
-    return float(minimize_scalar(log_loss, bounds=(0.05, 20.0), method="bounded").x)
-
-
-def _softmax(scores: np.ndarray) -> np.ndarray:
-    scores = scores - scores.max(axis=1, keepdims=True)
-    np.exp(scores, out=scores)
-    return (scores / scores.sum(axis=1, keepdims=True)).astype(np.float32)

