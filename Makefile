@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SAMPLES := $(wildcard stancekit/samples/*.txt)
 
-.PHONY: demo test bench bench-quick train-tfidf train-transformer install clean
+.PHONY: demo test bench bench-quick train-tfidf train-transformer train-ensemble install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ train-tfidf: install
 
 train-transformer: install
 	HF_HUB_OFFLINE=1 $(BIN)/stancekit train --model transformer --out models/transformer
+
+train-ensemble: install
+	HF_HUB_OFFLINE=1 $(BIN)/stancekit train --model ensemble --out models/ensemble
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -45,8 +45,8 @@ def classify(text: Sequence[str], model: str | Path = ...) -> list[Prediction]: 
 def classify(text, model: str | Path = DEFAULT_MODEL):
     """Label one text (returns a Prediction) or a list of texts (returns a list, in input order).
 
-    ``model`` is a shipped model name (``"transformer"``, the default, or ``"tfidf"``) or
-    the folder of a saved model. Raises TypeError for input that is not text.
+    ``model`` is a shipped model name (``"ensemble"``, the default, ``"transformer"`` or
+    ``"tfidf"``) or the folder of a saved model. Raises TypeError for input that is not text.
     """
     loaded = load_model(model)
     if isinstance(text, str):

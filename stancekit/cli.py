@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--split-sentences", action="store_true",
                           help="treat each text as a document: label each sentence, with offsets")
     classify.add_argument("-m", "--model", default=None,
-                          help="shipped model name (transformer, tfidf) or model folder (default: transformer)")
+                          help="shipped model name (ensemble, transformer, tfidf) or model folder (default: ensemble)")
     classify.add_argument("--batch-size", type=_positive_int, default=64, help="texts per batch (default: 64)")
     classify.add_argument("--resume", action="store_true",
                           help="continue an interrupted job writing to the same --output")
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    description="Compare a model's predictions with the labels of "
                                    "DATA (JSON Lines following annotations/schema.json).")
     evaluate.add_argument("data", nargs="+", metavar="DATA")
-    evaluate.add_argument("-m", "--model", default=None, help="model name or folder (default: transformer)")
+    evaluate.add_argument("-m", "--model", default=None, help="model name or folder (default: ensemble)")
     evaluate.add_argument("--split", choices=("all", "train", "dev", "test"), default="all",
                           help="evaluate only the records of this split (default: all)")
     evaluate.add_argument("--splits", help="split file (default: the shipped annotations/splits.json)")
@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", parents=[common], help="train a model on labeled data",
                                 description="Fit on the train split, select on dev, report dev and "
                                 "test scores, and save the model with a model card.")
-    train.add_argument("--model", choices=("tfidf", "transformer"), required=True, dest="kind")
+    train.add_argument("--model", choices=("tfidf", "transformer", "ensemble"), required=True, dest="kind",
+                       help="the kind of model; ensemble trains a transformer and a TF-IDF model and combines them")
     train.add_argument("--data", nargs="+", help="labeled JSON Lines files (default: the shipped corpus)")
     train.add_argument("--splits", help="split file (default: the shipped annotations/splits.json)")
     train.add_argument("--out", required=True, help="folder to save the model in (replaced if it exists)")

@@ -9,7 +9,7 @@ from .artifacts import model_kind
 from .errors import ModelError
 from .paths import models_dir
 
-DEFAULT_MODEL = "transformer"
+DEFAULT_MODEL = "ensemble"
 """The shipped model with the best held-out macro-F1 (see README.md, 'Models')."""
 
 
@@ -23,7 +23,7 @@ def shipped_models() -> dict[str, Path]:
 
 
 def classifier_class(kind: str):
-    """The model class of a model kind (``tfidf`` or ``transformer``)."""
+    """The model class of a model kind (``tfidf``, ``transformer`` or ``ensemble``)."""
     if kind == "tfidf":
         from .classifiers.tfidf import TfidfClassifier
 
@@ -32,7 +32,11 @@ def classifier_class(kind: str):
         from .classifiers.transformer import TransformerClassifier
 
         return TransformerClassifier
-    raise ModelError(f"unknown model kind {kind!r}; expected 'tfidf' or 'transformer'")
+    if kind == "ensemble":
+        from .classifiers.ensemble import EnsembleClassifier
+
+        return EnsembleClassifier
+    raise ModelError(f"unknown model kind {kind!r}; expected 'tfidf', 'transformer' or 'ensemble'")
 
 
 def resolve(name_or_path: str | Path) -> Path:

@@ -176,7 +176,8 @@ def test_info_lists_models_and_scheme(cli):
     assert process.returncode == 0, process.stderr
     assert "label scheme 1.0" in process.stdout
     lines = process.stdout.splitlines()
-    assert any(line.startswith("  transformer (default): transformer 1.0.0, scheme 1.0") for line in lines)
+    assert any(line.startswith("  ensemble (default): ensemble 1.0.0, scheme 1.0") for line in lines)
+    assert any(line.startswith("  transformer: transformer 1.0.0, scheme 1.0") for line in lines)
     assert any(line.startswith("  tfidf: tfidf 1.0.0, scheme 1.0") for line in lines)
     assert "stance: regime, opposition, neutral" in process.stdout
     assert "test: stance macro-F1 0." in process.stdout

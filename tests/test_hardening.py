@@ -10,7 +10,7 @@ from stancekit import classify, classify_document, load_model
 from stancekit.labels import get_scheme
 
 SCHEME = get_scheme()
-MODELS = ["tfidf", "transformer"]
+MODELS = ["tfidf", "transformer", "ensemble"]
 SCORE_TOLERANCE = 1e-4
 """Scores may differ by this much between batch sizes (padding changes float summation order);
 labels never differ."""
