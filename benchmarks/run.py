@@ -131,7 +131,10 @@ def speed(quick: bool) -> dict:
             a, b = run_worker("throughput", ours, str(n), str(batch)), run_worker("throughput", theirs, str(n), str(batch))
             results.append({"n": n, "batch_size": batch, "stancekit": a, "baseline": b,
                             "ratio": a["sentences_per_s"] / b["sentences_per_s"]})
-    return {"pairs": results, "cold_start": cold_start(3 if quick else 5)}
+    alone = []
+    if "ensemble" in shipped_models():
+        alone = [run_worker("throughput", "stancekit-ensemble", str(n), "64") for n in ((300,) if quick else (2000,))]
+    return {"pairs": results, "alone": alone, "cold_start": cold_start(3 if quick else 5)}
 
 
 def cold_start(repeats: int) -> dict:
@@ -147,8 +150,11 @@ def cold_start(repeats: int) -> dict:
 
     python = [sys.executable, "-c"]
     baseline = best(python + ["pass"])
-    result = {"python_startup_s": baseline,
-              "import_stancekit_s": best(python + ["import stancekit"]) - baseline,
+    timed_import = ("import time; started = time.perf_counter(); import stancekit; "
+                    "print(time.perf_counter() - started)")
+    imports = [float(subprocess.run(python + [timed_import], check=True, capture_output=True,
+                                    text=True).stdout) for _ in range(repeats)]
+    result = {"python_startup_s": baseline, "import_stancekit_s": min(imports),
               "stancekit_help_s": best([sys.executable, "-m", "stancekit", "--help"]) - baseline}
     for name in shipped_models():
         code = f"from stancekit import classify; classify('The strike goes on.', model={name!r})"
@@ -233,9 +239,12 @@ def report(results: dict) -> str:
         lines.append(f"| {a['impl']} | {b['impl']} | {pair['n']} | {pair['batch_size']} | "
                      f"{a['sentences_per_s']:.0f} | {b['sentences_per_s']:.0f} | {pair['ratio']:.2f}x | "
                      f"{a['peak_rss_mb']:.0f} | {b['peak_rss_mb']:.0f} |")
+    lines += [f"| {a['impl']} | (none) | {a['n']} | {a['batch_size']} | {a['sentences_per_s']:.0f} | | | "
+              f"{a['peak_rss_mb']:.0f} | |" for a in spd.get("alone", [])]
     cold = spd["cold_start"]
-    lines += ["", "Cold start (best of several fresh processes, Python's own start-up of "
-              f"{cold['python_startup_s']:.3f} s subtracted):", ""]
+    lines += ["", "Cold start, best of several fresh processes: `import stancekit` timed inside the "
+              "process; the others are whole-process wall times less Python's own start-up "
+              f"({cold['python_startup_s']:.3f} s):", ""]
     lines += [f"- {key.removesuffix('_s').replace('_', ' ')}: {value:.3f} s"
               for key, value in cold.items() if key != "python_startup_s"]
     lines += ["", "## Scale: batch scoring through the CLI with the TF-IDF model", "",

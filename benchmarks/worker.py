@@ -3,7 +3,7 @@
     python benchmarks/worker.py throughput IMPL N BATCH   # sentences/s and peak RSS of IMPL on N corpus sentences
     python benchmarks/worker.py command -- CMD...          # wall time and peak RSS of a command
 
-IMPL is one of: stancekit-tfidf, sklearn-tfidf, stancekit-transformer, hf-pipeline.
+IMPL is one of: stancekit-tfidf, sklearn-tfidf, stancekit-transformer, stancekit-ensemble, hf-pipeline.
 """
 
 from __future__ import annotations
@@ -34,13 +34,6 @@ def training_data():
     return [r["text"] for r in train], [r["stance"] for r in train]
 
 
-def stancekit_tfidf():
-    from stancekit import load_model
-
-    model = load_model("tfidf")
-    return model.predict_proba
-
-
 def sklearn_tfidf():
     """The plain scikit-learn pipeline: TfidfVectorizer (word 1-2 + char_wb 2-5) and LogisticRegression."""
     from sklearn.linear_model import LogisticRegression
@@ -55,11 +48,10 @@ def sklearn_tfidf():
     return pipeline.predict_proba
 
 
-def stancekit_transformer():
+def stancekit_model(name: str):
     from stancekit import load_model
 
-    model = load_model("transformer")
-    return model.predict_proba
+    return load_model(name).predict_proba
 
 
 def hf_pipeline(batch_size: int):
@@ -76,8 +68,9 @@ def hf_pipeline(batch_size: int):
 def throughput(impl: str, n: int, batch_size: int) -> dict:
     texts = corpus_sentences(n)
     started = time.perf_counter()
-    predict = {"stancekit-tfidf": stancekit_tfidf, "sklearn-tfidf": sklearn_tfidf,
-               "stancekit-transformer": stancekit_transformer,
+    predict = {"stancekit-tfidf": lambda: stancekit_model("tfidf"), "sklearn-tfidf": sklearn_tfidf,
+               "stancekit-transformer": lambda: stancekit_model("transformer"),
+               "stancekit-ensemble": lambda: stancekit_model("ensemble"),
                "hf-pipeline": lambda: hf_pipeline(batch_size)}[impl]()
     setup = time.perf_counter() - started
     predict(texts[:batch_size])  # warm-up
@@ -86,11 +79,15 @@ def throughput(impl: str, n: int, batch_size: int) -> dict:
         predict(texts[start:start + batch_size])
     seconds = time.perf_counter() - started
     return {"impl": impl, "n": n, "batch_size": batch_size, "setup_s": setup, "seconds": seconds,
-            "sentences_per_s": n / seconds, "peak_rss_mb": peak_rss_mb(resource.RUSAGE_SELF)}
+            "sentences_per_s": n / seconds, "peak_rss_mb": own_peak_rss_mb()}
 
 
-def peak_rss_mb(who: int) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024
+def own_peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited across fork)."""
+    for line in open("/proc/self/status", encoding="ascii"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def command(argv: list[str]) -> dict:
@@ -99,7 +96,8 @@ def command(argv: list[str]) -> dict:
     seconds = time.perf_counter() - started
     if process.returncode != 0:
         raise SystemExit(f"command failed ({process.returncode}): {' '.join(argv)}\n{process.stderr}")
-    return {"command": argv, "seconds": seconds, "peak_rss_mb": peak_rss_mb(resource.RUSAGE_CHILDREN)}
+    return {"command": argv, "seconds": seconds,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
 def main() -> None:
