@@ -258,7 +258,7 @@ class TransformerClassifier(TextClassifier):
         hf_logging.disable_progress_bar()
         try:
             tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-            encoder = AutoModel.from_pretrained(str(folder), local_files_only=True)
+            encoder = AutoModel.from_pretrained(str(folder), local_files_only=True, use_safetensors=True)
         except OSError as exc:
             raise ModelError(f"cannot load the base encoder from {folder}: {exc}") from None
         finally:
