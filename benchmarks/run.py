@@ -210,11 +210,12 @@ def report(results: dict) -> str:
         lines.append(f"| human agreement (ceiling, {human['records']} double-annotated records) | "
                      f"{human['stance']['macro_f1']:.3f} | {human['stance']['raw_agreement']:.3f} | "
                      f"{human['claim_type']['macro_f1']:.3f} | {human['claim_type']['raw_agreement']:.3f} |")
-    for name, row in acc["models"].items():
-        for task in ("stance", "claim_type"):
-            per_class = ", ".join(f"{label} {f1:.2f}" for label, f1 in row[task]["per_class_f1"].items())
-            lines.append("" if task == "stance" and name == next(iter(acc["models"])) else "")
-            lines.append(f"- {name}, {task} per-class F1: {per_class}")
+    for task in ("stance", "claim_type"):
+        labels = list(next(iter(acc["models"].values()))[task]["per_class_f1"])
+        lines += ["", f"Per-class F1 on the test split, {task}:", "",
+                  "| model | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
+        lines += [f"| {name} | " + " | ".join(f"{row[task]['per_class_f1'][label]:.2f}" for label in labels) + " |"
+                  for name, row in acc["models"].items()]
     lines += ["", "## Leave one seed article out", "",
               "Each fold trains without one of the five seed articles and tests on all of its sentences.", "",
               "| model | article | records | stance macro-F1 | stance accuracy | claim macro-F1 | claim accuracy |",
@@ -261,15 +262,15 @@ def targets(results: dict) -> list[tuple[str, str, bool]]:
     spd, rows = results["speed"], []
     tfidf = [p for p in spd["pairs"] if p["stancekit"]["impl"] == "stancekit-tfidf"]
     if tfidf:
-        best = max(p["stancekit"]["sentences_per_s"] for p in tfidf)
-        rows.append((f"TF-IDF ≥ {TARGETS['tfidf_sentences_per_s']} sentences/s", f"{best:.0f}",
-                     best >= TARGETS["tfidf_sentences_per_s"]))
+        slowest = min(p["stancekit"]["sentences_per_s"] for p in tfidf)
+        rows.append((f"TF-IDF ≥ {TARGETS['tfidf_sentences_per_s']} sentences/s (slowest size)", f"{slowest:.0f}",
+                     slowest >= TARGETS["tfidf_sentences_per_s"]))
     transformer = [p for p in spd["pairs"] if p["stancekit"]["impl"] == "stancekit-transformer"]
     if transformer:
-        best = max(p["stancekit"]["sentences_per_s"] for p in transformer)
+        slowest = min(p["stancekit"]["sentences_per_s"] for p in transformer)
         ratio = min(p["ratio"] for p in transformer)
-        rows.append((f"transformer ≥ {TARGETS['transformer_sentences_per_s']} sentences/s", f"{best:.0f}",
-                     best >= TARGETS["transformer_sentences_per_s"]))
+        rows.append((f"transformer ≥ {TARGETS['transformer_sentences_per_s']} sentences/s (slowest size)",
+                     f"{slowest:.0f}", slowest >= TARGETS["transformer_sentences_per_s"]))
         rows.append((f"transformer ≥ {TARGETS['transformer_vs_pipeline']}x the plain pipeline", f"{ratio:.2f}x",
                      ratio >= TARGETS["transformer_vs_pipeline"]))
     imported = spd["cold_start"]["import_stancekit_s"]
@@ -285,7 +286,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, about 2 minutes")
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
     parser.add_argument("--json", default=str(HERE / "results.json"))
+    parser.add_argument("--report-only", action="store_true",
+                        help="only rewrite the report from an existing results JSON file")
     args = parser.parse_args()
+    if args.report_only:
+        results = json.loads(Path(args.json).read_text(encoding="utf-8"))
+        notes_path = HERE / "NOTES.md"
+        results["notes"] = notes_path.read_text(encoding="utf-8").splitlines() if notes_path.exists() else []
+        Path(args.out).write_text(report(results), encoding="utf-8")
+        return
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     sys.path.insert(0, str(HERE))
     started = time.perf_counter()
