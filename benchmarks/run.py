@@ -55,7 +55,9 @@ def machine() -> dict:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
-    return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)), "memory_mb": memory,
+    from stancekit.classifiers.transformer import available_cores
+
+    return {"cpu": cpu, "cores": available_cores(), "memory_mb": memory,
             "python": platform.python_version(), "platform": platform.platform(), "versions": versions}
 
 

@@ -127,8 +127,7 @@ def evaluate_model(model, records: Sequence[dict], data: str = "", batch_size: i
     with progress_bar(len(texts), "evaluating", quiet, unit="sent") as bar:
         for start in range(0, len(texts), batch_size):
             probabilities = model.predict_proba(texts[start:start + batch_size])
-            labels.append(np.stack([classes[p.argmax(axis=1)] for classes, p
-                                    in zip(model.classes_, probabilities)], axis=1))
+            labels.append(model.labels_from(probabilities))
             confidences.append(np.stack([p.max(axis=1) for p in probabilities], axis=1))
             bar.update(len(labels[-1]))
     if not labels:

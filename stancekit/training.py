@@ -13,6 +13,7 @@ import numpy as np
 
 from .data import SPLITS, load_records, read_split_assignment, split_records
 from .evaluate import EvaluationResult, evaluate_model
+from .classifiers.transformer import available_cores
 from .labels import TASKS, get_scheme
 
 
@@ -96,7 +97,7 @@ def model_card(model, scores: dict[str, EvaluationResult], sizes: dict[str, int]
              f"- split sizes (records): " + ", ".join(f"{s} {n}" for s, n in sizes.items()),
              "- selection: hyper-parameters and early stopping on the dev split only",
              f"- training time: {seconds:.0f} s on {platform.machine()} with "
-             f"{_cpu_count()} CPU cores", "",
+             f"{available_cores()} CPU cores", "",
              "## Held-out scores", "",
              "| split | task | macro-F1 | accuracy |", "|---|---|---:|---:|"]
     for split, result in scores.items():
@@ -114,9 +115,3 @@ def model_card(model, scores: dict[str, EvaluationResult], sizes: dict[str, int]
               "arbitrary labels.",
               "- The test split is small, so per-class scores of rare labels are noisy.", ""]
     return "\n".join(lines)
-
-
-def _cpu_count() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

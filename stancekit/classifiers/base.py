@@ -95,9 +95,12 @@ class TextClassifier(ABC):
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         """Return an ``(n, 2)`` array of (stance, claim_type) label names for ``X``."""
-        probabilities = self.predict_proba(X)
+        return self.labels_from(self.predict_proba(X))
+
+    def labels_from(self, probabilities: list[np.ndarray]) -> np.ndarray:
+        """The ``(n, 2)`` array of most probable (stance, claim_type) labels of ``predict_proba`` output."""
         columns = [classes[p.argmax(axis=1)] for classes, p in zip(self.classes_, probabilities)]
-        return np.stack(columns, axis=1) if len(X) else np.empty((0, len(TASKS)), dtype=object)
+        return np.stack(columns, axis=1) if len(probabilities[0]) else np.empty((0, len(TASKS)), dtype=object)
 
     def describe(self) -> str:
         """A Markdown paragraph on the model's architecture and settings, for its model card."""

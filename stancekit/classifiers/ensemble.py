@@ -65,14 +65,13 @@ class EnsembleClassifier(TextClassifier):
 
         texts, Y_dev = check_texts(X_dev), labels_matrix(Y_dev)
         members = self._members()
-        log_probabilities = {name: [np.log(p + 1e-9) for p in member.predict_proba(texts)]
-                             for name, member in members.items()}
+        log_probabilities = {name: _log(member.score(texts)) for name, member in members.items()}
         best = None
         for weights in self._candidate_weights(list(members)):
             logits = self._combined(log_probabilities, weights)
-            f1 = np.mean([f1_score(Y_dev[:, column], classes[logits[column].argmax(axis=1)],
-                                   average="macro", zero_division=0)
-                          for column, classes in enumerate(self.classes_)])
+            predicted = self.labels_from(logits)  # the argmax of the logits is that of the probabilities
+            f1 = np.mean([f1_score(Y_dev[:, column], predicted[:, column], average="macro", zero_division=0)
+                          for column in range(len(TASKS))])
             if best is None or f1 > best[0]:
                 best = (f1, weights, logits)
         _, self.weights_, logits = best
@@ -98,8 +97,7 @@ class EnsembleClassifier(TextClassifier):
             raise ModelError("this EnsembleClassifier is not fitted; call fit(), combine() or load()")
         texts = check_texts(X)
         member_scores = {name: self.members[name].score(texts) for name in self.weights_}
-        log_probabilities = {name: [np.log(p + 1e-9) for p in scores.probabilities]
-                             for name, scores in member_scores.items()}
+        log_probabilities = {name: _log(scores) for name, scores in member_scores.items()}
         logits = self._combined(log_probabilities, self.weights_)
         truncated = np.logical_or.reduce([s.truncated for s in member_scores.values()]) \
             if texts else np.zeros(0, dtype=bool)
@@ -145,3 +143,8 @@ class EnsembleClassifier(TextClassifier):
         model.weights_ = {name: float(w) for name, w in weights.items()}
         model.temperature_ = {task: float(temperature[task]) for task in TASKS}
         return model
+
+
+def _log(scores: Scores) -> list[np.ndarray]:
+    """The log of a member's probabilities, floored so a zero probability stays finite."""
+    return [np.log(p + 1e-9) for p in scores.probabilities]
