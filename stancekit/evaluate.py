@@ -172,14 +172,14 @@ def markdown_report(result: EvaluationResult) -> str:
 
 def write_json(result: EvaluationResult, path: str | Path) -> None:
     """Write the full result as JSON."""
-    from .io import atomic_write_text
+    from .files import atomic_write_text
 
     atomic_write_text(path, json.dumps(result.to_dict(), indent=2) + "\n")
 
 
 def write_report(result: EvaluationResult, path: str | Path) -> None:
     """Write the Markdown report."""
-    from .io import atomic_write_text
+    from .files import atomic_write_text
 
     atomic_write_text(path, markdown_report(result))
 
@@ -194,7 +194,7 @@ def _pyplot():
 
 
 def _save_figure(figure, path: str | Path) -> None:
-    from .io import atomic_output
+    from .files import atomic_output
 
     with atomic_output(path, binary=True) as handle:
         figure.savefig(handle, format="png", dpi=110)

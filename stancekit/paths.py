@@ -36,7 +36,3 @@ def models_dir() -> Path:
     """The folder that holds the shipped models, one sub-folder each."""
     return shipped_path("models")
 
-
-def samples_dir() -> Path:
-    """The bundled sample articles used by the README's first command."""
-    return PACKAGE_DIR / "samples"

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Iterable, TypeVar
-
-T = TypeVar("T")
 
 
 def progress_enabled(quiet: bool = False) -> bool:
@@ -20,11 +17,3 @@ def progress_bar(total: int | None = None, description: str = "", quiet: bool = 
     return tqdm(total=total, desc=description, unit=unit, file=sys.stderr,
                 disable=not progress_enabled(quiet), dynamic_ncols=True, leave=False)
 
-
-def track(items: Iterable[T], total: int | None = None, description: str = "",
-          quiet: bool = False) -> Iterable[T]:
-    """Yield ``items`` while advancing a progress bar."""
-    with progress_bar(total, description, quiet) as bar:
-        for item in items:
-            yield item
-            bar.update(1)

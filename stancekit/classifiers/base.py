@@ -17,7 +17,7 @@ from typing import ClassVar, Sequence
 
 import numpy as np
 
-from ..io import current_umask
+from ..files import current_umask
 from ..artifacts import CARD_FILE, CONFIG_FILE, read_config, write_json, write_manifest
 from ..labels import TASKS, get_scheme
 
