@@ -12,15 +12,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["classify", "classify_document", "load_model", "Prediction", "DocumentPrediction",
+__all__ = ["classify", "classify_document", "classify_frame", "load_model", "Prediction", "DocumentPrediction",
            "__version__"]
 
 if TYPE_CHECKING:
-    from .api import classify, classify_document
+    from .api import classify, classify_document, classify_frame
     from .prediction import DocumentPrediction, Prediction
     from .registry import load_model
 
-_LAZY = {"classify": "api", "classify_document": "api", "load_model": "registry",
+_LAZY = {"classify": "api", "classify_document": "api", "classify_frame": "api", "load_model": "registry",
          "Prediction": "prediction", "DocumentPrediction": "prediction"}
 
 

@@ -1,59 +1,66 @@
-"""The Python API: classify sentences and documents with a shipped or saved model."""
+"""The Python API: classify texts, documents and data frames with a shipped or saved model."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Sequence, overload
+from typing import TYPE_CHECKING, overload
 
+from .io import flatten_for_csv
 from .labels import TASKS
+from .pipeline import (DEFAULT_BATCH_SIZE, prediction_columns, prediction_fields, score_document,
+                       score_texts)
 from .prediction import DocumentPrediction, Prediction
 from .registry import DEFAULT_MODEL, load_model
-from .segment import split_sentences
 
-
-def predictions_from(model, texts: list[str], offsets: Sequence[tuple[int, int] | None] | None = None
-                     ) -> list[Prediction]:
-    """Score ``texts`` with a loaded model and wrap each result in a Prediction."""
-    scores = model.score(texts)
-    offsets = offsets or [None] * len(texts)
-    results = []
-    for index, text in enumerate(texts):
-        per_task = {}
-        for task, classes, probabilities in zip(TASKS, model.classes_, scores.probabilities):
-            row = probabilities[index]
-            best = int(row.argmax())
-            per_task[task] = (str(classes[best]), float(row[best]),
-                              {str(label): float(p) for label, p in zip(classes, row)})
-        span = offsets[index]
-        results.append(Prediction(
-            text=text,
-            stance=per_task["stance"][0], stance_confidence=per_task["stance"][1],
-            stance_scores=per_task["stance"][2],
-            claim_type=per_task["claim_type"][0], claim_confidence=per_task["claim_type"][1],
-            claim_scores=per_task["claim_type"][2],
-            model=model.name, model_version=model.version, truncated=bool(scores.truncated[index]),
-            start=span[0] if span else None, end=span[1] if span else None))
-    return results
+if TYPE_CHECKING:
+    import pandas
 
 
 @overload
-def classify(text: str, model: str | Path = ...) -> Prediction: ...
+def classify(text: str, model: str | Path = ..., *, batch_size: int = ...) -> Prediction: ...
 @overload
-def classify(text: Sequence[str], model: str | Path = ...) -> list[Prediction]: ...
+def classify(text: Iterator[str], model: str | Path = ..., *, batch_size: int = ...) -> Iterator[Prediction]: ...
+@overload
+def classify(text: Iterable[str], model: str | Path = ..., *, batch_size: int = ...) -> list[Prediction]: ...
 
 
-def classify(text, model: str | Path = DEFAULT_MODEL):
-    """Label one text (returns a Prediction) or a list of texts (returns a list, in input order).
+def classify(text, model: str | Path = DEFAULT_MODEL, *, batch_size: int = DEFAULT_BATCH_SIZE):
+    """Label one text, or many.
+
+    - a ``str`` gives one Prediction;
+    - an iterator or generator gives an iterator of Predictions, read and scored lazily,
+      ``batch_size`` texts at a time (memory does not grow with the input);
+    - any other iterable of ``str`` (list, tuple, pandas Series, NumPy array) gives a list,
+      in input order.
 
     ``model`` is a shipped model name (``"ensemble"``, the default, ``"transformer"`` or
     ``"tfidf"``) or the folder of a saved model. Raises TypeError for input that is not text.
     """
-    loaded = load_model(model)
     if isinstance(text, str):
-        return predictions_from(loaded, [text])[0]
-    if isinstance(text, (bytes, bytearray)) or not isinstance(text, Sequence):
-        raise TypeError(f"classify() takes a str or a sequence of str, not {type(text).__name__}")
-    return predictions_from(loaded, list(text))
+        return score_texts(load_model(model), [text])[0]
+    if isinstance(text, (bytes, bytearray)) or not isinstance(text, Iterable):
+        raise TypeError(f"classify() takes a str or an iterable of str, not {type(text).__name__}")
+    loaded = load_model(model)
+    if isinstance(text, Iterator):
+        return _classify_lazily(loaded, text, batch_size)
+    return score_texts(loaded, _checked(list(text)))
+
+
+def _classify_lazily(model, texts: Iterator, batch_size: int) -> Iterator[Prediction]:
+    offset = 0
+    while batch := list(itertools.islice(texts, batch_size)):
+        yield from score_texts(model, _checked(batch, offset))
+        offset += len(batch)
+
+
+def _checked(texts: list, offset: int = 0) -> list[str]:
+    """``texts`` unchanged, after a TypeError for any item that is not a str (naming its position)."""
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"text at position {offset + index} is of type {type(text).__name__}, expected str")
+    return texts
 
 
 def classify_document(text: str, model: str | Path = DEFAULT_MODEL) -> DocumentPrediction:
@@ -61,8 +68,32 @@ def classify_document(text: str, model: str | Path = DEFAULT_MODEL) -> DocumentP
     if not isinstance(text, str):
         raise TypeError(f"classify_document() takes a str, not {type(text).__name__}")
     loaded = load_model(model)
-    sentences = split_sentences(text)
-    predictions = predictions_from(loaded, [s.text for s in sentences],
-                                   [(s.start, s.end) for s in sentences])
     labels = {task: tuple(str(c) for c in classes) for task, classes in zip(TASKS, loaded.classes_)}
-    return DocumentPrediction.from_sentences(text, predictions, labels)
+    return DocumentPrediction.from_sentences(text, score_document(loaded, text), labels)
+
+
+def classify_frame(frame: "pandas.DataFrame", text_column: str = "text", model: str | Path = DEFAULT_MODEL,
+                   *, prefix: str = "", batch_size: int = DEFAULT_BATCH_SIZE) -> "pandas.DataFrame":
+    """Return a copy of ``frame`` with prediction columns added, rows and index unchanged.
+
+    Adds ``stance``, ``stance_confidence``, ``claim_type``, ``claim_confidence``, one
+    ``stance_score_<label>`` and ``claim_score_<label>`` column per label, ``model``,
+    ``model_version`` and ``truncated``, each name starting with ``prefix``. Raises
+    ValueError when a new column's name is already taken (choose a ``prefix``) and
+    TypeError when a value of ``text_column`` is not a str.
+    """
+    import pandas
+
+    if text_column not in frame.columns:
+        raise ValueError(f"no column {text_column!r} in the frame (columns: {', '.join(map(str, frame.columns))})")
+    loaded = load_model(model)
+    texts = _checked(frame[text_column].tolist())
+    rows = [flatten_for_csv(fields) for start in range(0, len(texts), batch_size)
+            for fields in prediction_fields(loaded, texts[start:start + batch_size])]
+    added = pandas.DataFrame.from_records(rows, columns=prediction_columns(loaded), index=frame.index)
+    added = added.add_prefix(prefix)
+    taken = [name for name in added.columns if name in frame.columns]
+    if taken:
+        raise ValueError(f"the frame already has column(s) {', '.join(taken)}; "
+                         "choose a prefix for the prediction columns (prefix=...)")
+    return pandas.concat([frame, added], axis=1)

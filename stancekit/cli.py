@@ -7,13 +7,14 @@ model, bad arguments), reported as one line ``stancekit: error: ...`` on stderr.
 from __future__ import annotations
 
 import argparse
-import itertools
+import os
+import signal
 import sys
-from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Sequence
 
 from . import __version__
 from .errors import InputError, StancekitError
+from .near_duplicates import DEFAULT_THRESHOLD as NEAR_DUPLICATE_THRESHOLD
 
 EXIT_PROBLEMS = 1
 EXIT_ERROR = 2
@@ -34,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     classify = commands.add_parser("classify", parents=[common], help="label texts from files or stdin",
                                    description="Label every text of the INPUT files (.txt: one text "
                                    "per line; .jsonl; .csv; '-' for stdin). Every input field is kept "
-                                   "and the prediction fields are added.")
+                                   "unchanged; the prediction fields and the record's input_file and "
+                                   "input_line are added.")
     classify.add_argument("inputs", nargs="+", metavar="INPUT")
     classify.add_argument("-o", "--output", help="output file (.jsonl or .csv); default: stdout")
     classify.add_argument("--format", choices=("jsonl", "csv", "table"),
@@ -46,7 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="treat each text as a document: label each sentence, with offsets")
     classify.add_argument("-m", "--model", default=None,
                           help="shipped model name (ensemble, transformer, tfidf) or model folder (default: ensemble)")
-    classify.add_argument("--batch-size", type=_positive_int, default=64, help="texts per batch (default: 64)")
+    classify.add_argument("--batch-size", type=_positive_int, default=256, help="texts per batch (default: 256)")
+    classify.add_argument("--prefix", default="",
+                          help="prefix for the names of every added field, e.g. pred_ when the input already "
+                          "has a field named like one (stance, claim_type, ...); default: none")
     classify.add_argument("--resume", action="store_true",
                           help="continue an interrupted job writing to the same --output")
     classify.add_argument("--skip-errors", action="store_true",
@@ -80,11 +85,29 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="a model parameter, e.g. --param epochs=6 (JSON values)")
 
-    validate = commands.add_parser("validate", parents=[common], help="check labeled files against the schema")
+    validate = commands.add_parser("validate", parents=[common], help="check labeled files against the schema",
+                                   description="Check labeled files against annotations/schema.json, "
+                                   "and look for near-duplicate texts across documents (character "
+                                   "n-gram TF-IDF cosine similarity).")
     validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument("--similarity", type=_similarity, default=str(NEAR_DUPLICATE_THRESHOLD),
+                          metavar="THRESHOLD", help="report texts of different documents at least this "
+                          f"similar, 0-1 (default: {NEAR_DUPLICATE_THRESHOLD}; 'off' skips the check)")
 
     commands.add_parser("info", parents=[common], help="show shipped models, label scheme and versions")
     return parser
+
+
+def _similarity(value: str) -> float | None:
+    if value == "off":
+        return None
+    try:
+        threshold = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1 or 'off', got {value!r}") from None
+    if not 0 < threshold <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {threshold}")
+    return threshold
 
 
 def _positive_int(value: str) -> int:
@@ -101,13 +124,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                "validate": run_validate, "info": run_info}[args.command]
     try:
         return handler(args)
+    except BrokenPipeError:
+        # the reader went away (e.g. '| head'): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except (StancekitError, OSError, ValueError, TypeError) as exc:
         if args.debug:
             raise
         print(f"stancekit: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("stancekit: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        detail = f"; {interrupt}" if str(interrupt) else ""
+        print(f"stancekit: interrupted{detail}", file=sys.stderr)
         return 130
 
 
@@ -132,106 +160,25 @@ def _model_name(args) -> str:
 # classify ---------------------------------------------------------------------------------------
 
 def run_classify(args) -> int:
-    from .io import BadRecord, ResumableOutput, input_format, output_format, read_inputs
-    from .registry import load_model
+    from .pipeline import ClassifyJob, run_job
 
-    if args.resume and not args.output:
-        raise InputError("--resume needs --output: a job writing to stdout cannot be resumed")
-    if args.rejects and not args.skip_errors:
-        raise InputError("--rejects needs --skip-errors")
-    if args.output and "-" in args.inputs and args.resume:
-        raise InputError("--resume cannot re-read stdin; give the input as a file")
-    formats = [input_format(path, args.input_format) for path in args.inputs]
-    fmt = output_format(args.output, args.format)
-    if fmt == "table" and args.output:
-        raise InputError("--format table writes to stdout only; drop --output or choose jsonl/csv")
-    model = load_model(_model_name(args))
-    records: Iterator = itertools.chain.from_iterable(
-        read_inputs(path, f, args.text_field, args.skip_errors) for path, f in zip(args.inputs, formats))
-    sink = ResumableOutput(args.output, fmt, args.resume, args.rejects) if args.output else None
-    skipped: list[BadRecord] = []
-    done = sink.progress.records_done if sink else 0
-    if done:
-        _note(args, f"resuming after {done} records")
-        records = itertools.islice(records, done, None)
+    job = ClassifyJob(inputs=args.inputs, model=_model_name(args), output=args.output,
+                      output_format=args.format, input_format=args.input_format, text_field=args.text_field,
+                      split_sentences=args.split_sentences, batch_size=args.batch_size, prefix=args.prefix,
+                      resume=args.resume, skip_errors=args.skip_errors, rejects=args.rejects, quiet=args.quiet)
     try:
-        write = sink.writer.write if sink else _stdout_writer(fmt)
-        for consumed, outputs in _scored_batches(model, records, args, skipped, sink):
-            for record in outputs:
-                write(record)
-            if sink:
-                sink.checkpoint(done + consumed)
-            else:
-                sys.stdout.flush()
+        summary = run_job(job, sys.stdout)
     except KeyboardInterrupt:
-        if sink:
-            sink.close()
-            _note(args, f"interrupted; run again with --resume to continue {args.output}")
+        if args.output:
+            raise KeyboardInterrupt(f"run again with --resume to continue {args.output}") from None
         raise
-    except BaseException:
-        if sink:
-            sink.discard()
-        raise
-    if sink:
-        sink.commit()
-    _report_skipped(args, skipped)
+    if summary.resumed_after:
+        _note(args, f"resumed after {summary.resumed_after} input records")
+    _report_skipped(args, summary.skipped)
+    _note(args, summary.line())
+    if summary.written == 0:
+        print("stancekit: warning: no records written: the input holds no text", file=sys.stderr)
     return 0
-
-
-def _scored_batches(model, records: Iterable, args, skipped: list, sink
-                    ) -> Iterator[tuple[int, list[dict]]]:
-    """Yield (input records consumed so far, output records) batch by batch."""
-    from .api import predictions_from
-    from .io import BadRecord
-    from .progress import progress_bar
-    from .segment import split_sentences
-
-    pending: list[tuple[dict, str, tuple[int, int] | None]] = []
-    consumed = 0
-    with progress_bar(None, "classifying", args.quiet, unit="rec") as bar:
-        for record in records:
-            consumed += 1
-            if isinstance(record, BadRecord):
-                skipped.append(record)
-                if sink:
-                    sink.reject(record)
-                continue
-            if args.split_sentences:
-                base = {k: v for k, v in record.fields.items() if k != args.text_field}
-                for index, sentence in enumerate(split_sentences(record.text)):
-                    pending.append(({**base, args.text_field: sentence.text, "sentence": index},
-                                    sentence.text, (sentence.start, sentence.end)))
-            else:
-                pending.append((record.fields, record.text, None))
-            if len(pending) >= args.batch_size:
-                yield consumed, _score(model, pending, predictions_from)
-                bar.update(consumed - bar.n)
-                pending = []
-        yield consumed, _score(model, pending, predictions_from) if pending else []
-        bar.update(consumed - bar.n)
-
-
-def _score(model, pending: list, predictions_from) -> list[dict]:
-    predictions = predictions_from(model, [text for _, text, _ in pending],
-                                   [span for _, _, span in pending])
-    return [{**fields, **prediction.output_fields()}
-            for (fields, _, _), prediction in zip(pending, predictions)]
-
-
-def _stdout_writer(fmt: str):
-    from .io import RecordWriter
-
-    if fmt != "table":
-        return RecordWriter(sys.stdout, fmt).write
-    print(f"{'stance':<11} {'conf':>5}  {'claim_type':<20} {'conf':>5}  text")
-
-    def write_row(record: dict) -> None:
-        text = " ".join(str(record.get("text", "")).split())
-        text = text if len(text) <= 90 else text[:87] + "..."
-        print(f"{record['stance']:<11} {record['stance_confidence']:>5.2f}  "
-              f"{record['claim_type']:<20} {record['claim_confidence']:>5.2f}  {text}")
-
-    return write_row
 
 
 def _report_skipped(args, skipped: list) -> None:
@@ -254,6 +201,8 @@ def run_evaluate(args) -> int:
     from .registry import load_model
 
     records = load_records(args.data)
+    if not records:
+        raise InputError(f"no labeled records in {', '.join(args.data)}: nothing to evaluate")
     data_name = ", ".join(args.data) if len(args.data) <= 2 else f"{len(args.data)} files"
     if args.split != "all":
         records = split_records(records, read_split_assignment(args.splits), seed=args.seed)[args.split]
@@ -304,7 +253,7 @@ def run_train(args) -> int:
 def run_validate(args) -> int:
     from .data import validate_files
 
-    report = validate_files(args.files)
+    report = validate_files(args.files, near_duplicate_threshold=args.similarity)
     for problem in report.problems:
         print(problem)
     if not report.ok:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from .errors import InputError
+from .io import read_json_lines
 from .labels import TASKS, get_scheme, load_schema
 from .paths import shipped_path
 
@@ -79,50 +80,68 @@ def _describe(error) -> tuple[str, str]:
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, object]]:
     """Yield ``(line_number, parsed_json)`` for the non-blank lines of a JSON Lines file.
 
-    Raises InputError naming the file and line for invalid UTF-8 or invalid JSON.
+    Reads through the same line reader as ``stancekit classify`` (a UTF-8 byte-order mark
+    is ignored). Raises InputError naming the file and line for unreadable or invalid JSON.
     """
-    path = Path(path)
-    try:
-        handle = open(path, "rb")
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", path=path) from None
-    with handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise InputError(f"invalid UTF-8 at byte {exc.start}", path=path, line=number) from None
-            if not line.strip():
-                continue
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"invalid JSON: {exc.msg} (column {exc.colno})",
-                                 path=path, line=number) from None
+    for number, value in read_json_lines(path):
+        if isinstance(value, InputError):
+            raise value
+        yield number, value
 
 
-def validate_files(paths: Iterable[str | Path]) -> ValidationReport:
+def validate_files(paths: Iterable[str | Path],
+                   near_duplicate_threshold: float | None = None) -> ValidationReport:
     """Check labeled JSON Lines files against the annotation schema.
 
     Finds invalid JSON, missing or unknown fields and labels, empty text, a wrong
     ``schema_version`` and ids that repeat within or across files. A file that
     cannot be read or parsed stops at its first bad line; the other files are
-    still checked.
+    still checked. With ``near_duplicate_threshold``, also reports texts of different
+    documents that are near-duplicates (see ``stancekit.near_duplicates``).
     """
     validator = _validator()
     report = ValidationReport()
     seen_ids: dict[str, str] = {}
+    valid: list[tuple[str, int, dict]] = []
     for path in paths:
         try:
             for number, record in iter_jsonl(path):
-                _check_record(validator, record, str(path), number, seen_ids, report)
+                if _check_record(validator, record, str(path), number, seen_ids, report):
+                    valid.append((str(path), number, record))
         except InputError as exc:
             report.problems.append(exc)
+    if near_duplicate_threshold is not None:
+        report.problems.extend(_near_duplicate_problems(valid, near_duplicate_threshold))
     return report
 
 
+def _near_duplicate_problems(located: list[tuple[str, int, dict]], threshold: float) -> list[InputError]:
+    """Near-duplicate texts across documents, reported at the later record of each pair.
+
+    Pairs within one document are allowed (splits never separate a document, and news
+    repeats its headline in its lead), and so are pairs of two seed records, which keep
+    the published text verbatim. Identical texts must carry identical labels.
+    """
+    from .near_duplicates import near_duplicate_pairs
+
+    problems = []
+    for pair in near_duplicate_pairs([record["text"] for _, _, record in located], threshold):
+        (path_a, line_a, a), (path_b, line_b, b) = located[pair.first], located[pair.second]
+        if a["doc_id"] == b["doc_id"] or a["origin"] == b["origin"] == "seed":
+            if " ".join(a["text"].split()) == " ".join(b["text"].split()) and \
+                    any(a[task] != b[task] for task in TASKS):
+                problems.append(InputError(f"same text as {a['id']} ({path_a}:{line_a}) but other labels",
+                                           path=path_b, line=line_b, field="text"))
+            continue
+        problems.append(InputError(
+            f"near-duplicate of {a['id']} ({path_a}:{line_a}), similarity {pair.similarity:.2f} "
+            f">= {threshold:.2f}: rewrite one of them", path=path_b, line=line_b, field="text"))
+    return problems
+
+
 def _check_record(validator, record: object, path: str, number: int,
-                  seen_ids: dict[str, str], report: ValidationReport) -> None:
+                  seen_ids: dict[str, str], report: ValidationReport) -> bool:
+    """Add the record's problems and label counts to ``report``; True when it is valid."""
     described = dict.fromkeys(_describe(e) for e in sorted(validator.iter_errors(record),
                                                           key=lambda e: list(e.path)))
     problems = [InputError(message, path=path, line=number, field=name) for name, message in described]
@@ -137,6 +156,7 @@ def _check_record(validator, record: object, path: str, number: int,
     if not problems:
         for task in TASKS:
             report.counts[task][record[task]] += 1
+    return not problems
 
 
 def load_records(paths: Sequence[str | Path] | None = None) -> list[dict]:

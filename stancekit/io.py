@@ -1,11 +1,16 @@
-"""Streaming readers and writers for batch scoring, atomic output files, and resumable jobs.
+"""Streaming readers and writers, one table of each, and resumable output files.
 
-Inputs are read one record at a time (``.txt``: one text per non-blank line;
-``.jsonl``: one JSON object per line; ``.csv``: a header row, then records), so
-memory does not grow with the input. Output goes to a ``.partial`` file beside
-the destination and is renamed into place only when the job completes; a
-``.progress`` file beside it records how many input records are safely written,
-which is what ``--resume`` continues from.
+Every file is read through one line reader with one rule: UTF-8, a byte-order mark at
+the start ignored, NUL bytes and invalid UTF-8 reported with file and line. Input formats
+(``READERS``): ``txt`` (one text per line), ``jsonl`` (one JSON object per line) and
+``csv`` (a header row, then records). Output formats (``WRITERS``): ``jsonl``, ``csv`` and
+``table`` (a fixed-width view for terminals). Adding a format is one reader or one
+writer and one line in its table.
+
+Output goes to a ``.partial`` file beside the destination and is renamed into place only
+when the job completes; a ``.progress`` file beside it records how many input records
+are safely written and a fingerprint of the job, which is what ``--resume`` checks and
+continues from.
 """
 
 from __future__ import annotations
@@ -16,14 +21,14 @@ import io
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO, Callable, Iterable, Iterator
 
 from .errors import InputError
 from .files import atomic_write_text
 
-INPUT_FORMATS = ("txt", "jsonl", "csv")
+STDIN = "-"
 
 
 @dataclass
@@ -44,37 +49,43 @@ class BadRecord:
     raw: str
 
 
-def input_format(path: str, explicit: str | None = None) -> str:
-    """The format of an input path: ``explicit`` if given, else by extension (stdin: txt)."""
-    if path == "-":
-        return explicit or "txt"
-    if Path(path).is_dir():
-        raise InputError("is a directory, not a file", path=path)
-    if not Path(path).exists():
-        raise InputError("no such file", path=path)
-    if explicit:
-        return explicit
-    suffix = Path(path).suffix.lower().lstrip(".")
-    if suffix in INPUT_FORMATS:
-        return suffix
-    if suffix == "json":
-        return "jsonl"
-    raise InputError(f"cannot tell the input format from the extension {Path(path).suffix!r}; "
-                     f"use --input-format ({', '.join(INPUT_FORMATS)})", path=path)
+@dataclass
+class BlankLine:
+    """A blank line or empty CSV row: no record, but counted so that line counts reconcile."""
+
+    path: str
+    line: int
 
 
-def output_format(path: str | None, explicit: str | None = None) -> str:
-    """The format of an output path: ``explicit`` if given, else by extension (stdout: jsonl)."""
-    if explicit:
-        return explicit
-    if path is None or path == "-":
-        return "jsonl"
-    suffix = Path(path).suffix.lower().lstrip(".")
-    return "csv" if suffix == "csv" else "jsonl"
+ReadItem = InputRecord | BadRecord | BlankLine
+
+
+# reading ----------------------------------------------------------------------------------------
+
+def display_name(path: str) -> str:
+    """The name of an input in messages and provenance fields (``<stdin>`` for ``-``)."""
+    return "<stdin>" if path == STDIN else path
+
+
+def read_lines(path: str | Path) -> Iterator[str]:
+    """Yield the lines of a file (``-``: stdin) as text, line endings kept.
+
+    Raises InputError naming the file and line for a missing file, binary data or invalid UTF-8.
+    """
+    name = display_name(str(path))
+    with _open_binary(str(path)) as handle:
+        for number, raw in enumerate(handle, start=1):
+            if b"\x00" in raw:
+                raise InputError("binary data (NUL byte): not a text file", path=name, line=number)
+            try:
+                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"invalid UTF-8 at byte {exc.start} of the line", path=name,
+                                 line=number) from None
 
 
 def _open_binary(path: str) -> IO[bytes]:
-    if path == "-":
+    if path == STDIN:
         return contextlib.nullcontext(sys.stdin.buffer)
     if Path(path).is_dir():
         raise InputError("is a directory, not a file", path=path)
@@ -84,86 +95,65 @@ def _open_binary(path: str) -> IO[bytes]:
         raise InputError(f"cannot read file: {exc.strerror}", path=path) from None
 
 
-def _decoded_lines(handle: IO[bytes], path: str) -> Iterator[str]:
-    """Yield the lines of a binary stream as text, with a clear error for non-text content."""
-    for number, raw in enumerate(handle, start=1):
-        if b"\x00" in raw:
-            raise InputError("binary data (NUL byte): not a text file", path=path, line=number)
-        try:
-            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"invalid UTF-8 at byte {exc.start} of the line", path=path,
-                             line=number) from None
+def read_json_lines(path: str | Path) -> Iterator[tuple[int, object]]:
+    """Yield ``(line_number, value)`` for each non-blank line of a JSON Lines file.
 
-
-def read_inputs(path: str, fmt: str, text_field: str = "text",
-                skip_errors: bool = False) -> Iterator[InputRecord | BadRecord]:
-    """Yield the records of one input file (``-`` is stdin) in order.
-
-    A record that cannot be read raises InputError (``FILE:LINE: FIELD: message``), or,
-    with ``skip_errors``, is yielded as a BadRecord. Errors that make the rest of the file
-    unreadable (invalid UTF-8, binary data, a CSV without the text column) always raise.
+    ``value`` is the parsed JSON, or an InputError for a line that is not valid JSON.
     """
-    name = "<stdin>" if path == "-" else path
-    with _open_binary(path) as handle:
-        lines = _decoded_lines(handle, name)
-        if fmt == "txt":
-            records = _txt_records(lines, name, text_field)
-        elif fmt == "jsonl":
-            records = _jsonl_records(lines, name, text_field)
-        elif fmt == "csv":
-            records = _csv_records(lines, name, text_field)
-        else:
-            raise InputError(f"unknown input format {fmt!r}", path=name)
-        for record in records:
-            if isinstance(record, BadRecord) and not skip_errors:
-                raise record.error
-            yield record
+    name = display_name(str(path))
+    for number, line in enumerate(read_lines(path), start=1):
+        if line.strip():
+            yield number, _parse_json(line, name, number)
 
 
-def _txt_records(lines: Iterable[str], path: str, text_field: str) -> Iterator[InputRecord]:
-    for number, line in enumerate(lines, start=1):
+def _parse_json(line: str, name: str, number: int) -> object:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        return InputError(f"invalid JSON: {exc.msg} (column {exc.colno})", path=name, line=number)
+
+
+def read_txt(path: str, text_field: str) -> Iterator[ReadItem]:
+    """Records of a text file: one per non-blank line, the line being the text."""
+    name = display_name(path)
+    for number, line in enumerate(read_lines(path), start=1):
         text = line.rstrip("\r\n")
         if text.strip():
-            yield InputRecord(path, number, {text_field: text}, text)
+            yield InputRecord(name, number, {text_field: text}, text)
+        else:
+            yield BlankLine(name, number)
 
 
-def _jsonl_records(lines: Iterable[str], path: str, text_field: str
-                   ) -> Iterator[InputRecord | BadRecord]:
-    for number, line in enumerate(lines, start=1):
+def read_jsonl(path: str, text_field: str) -> Iterator[ReadItem]:
+    """Records of a JSON Lines file: one JSON object per line, the text in ``text_field``."""
+    name = display_name(path)
+    for number, line in enumerate(read_lines(path), start=1):
         if not line.strip():
+            yield BlankLine(name, number)
             continue
-        try:
-            fields = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield BadRecord(InputError(f"invalid JSON: {exc.msg} (column {exc.colno})",
-                                       path=path, line=number), line)
-            continue
-        if not isinstance(fields, dict):
-            yield BadRecord(InputError(f"expected a JSON object, got {type(fields).__name__}",
-                                       path=path, line=number), line)
-            continue
-        text = fields.get(text_field)
-        if not isinstance(text, str):
-            problem = "missing text field" if text is None else f"must be a string, not {type(text).__name__}"
-            yield BadRecord(InputError(problem + " (choose the field with --text-field)" if text is None
-                                       else problem, path=path, line=number, field=text_field), line)
-            continue
-        yield InputRecord(path, number, fields, text)
+        value = _parse_json(line, name, number)
+        if isinstance(value, InputError):
+            yield BadRecord(value, line)
+        elif not isinstance(value, dict):
+            yield BadRecord(InputError(f"expected a JSON object, got {type(value).__name__}",
+                                       path=name, line=number), line)
+        elif value.get(text_field) is None:
+            yield BadRecord(InputError("missing text field (choose the field with --text-field)",
+                                       path=name, line=number, field=text_field), line)
+        elif not isinstance(value[text_field], str):
+            yield BadRecord(InputError(f"must be a string, not {type(value[text_field]).__name__}",
+                                       path=name, line=number, field=text_field), line)
+        else:
+            yield InputRecord(name, number, value, value[text_field])
 
 
-def _csv_records(lines: Iterable[str], path: str, text_field: str
-                 ) -> Iterator[InputRecord | BadRecord]:
-    reader = csv.reader(lines)
-    try:
-        header = next(reader)
-    except StopIteration:
+def read_csv(path: str, text_field: str) -> Iterator[ReadItem]:
+    """Records of a CSV file with a header row, the text in the column ``text_field``."""
+    name = display_name(path)
+    reader = csv.reader(read_lines(path))
+    header = _csv_header(reader, name, text_field)
+    if header is None:
         return
-    except csv.Error as exc:
-        raise InputError(f"invalid CSV: {exc}", path=path, line=1) from None
-    if text_field not in header:
-        raise InputError(f"no column {text_field!r} in the CSV header (columns: {', '.join(header)}); "
-                         "choose one with --text-field", path=path, line=1, field=text_field)
     column = header.index(text_field)
     while True:
         try:
@@ -171,16 +161,84 @@ def _csv_records(lines: Iterable[str], path: str, text_field: str
         except StopIteration:
             return
         except csv.Error as exc:
-            yield BadRecord(InputError(f"invalid CSV: {exc}", path=path, line=reader.line_num), "")
+            yield BadRecord(InputError(f"invalid CSV: {exc}", path=name, line=reader.line_num), "")
             continue
         if not row:
-            continue
-        if len(row) != len(header):
+            yield BlankLine(name, reader.line_num)
+        elif len(row) != len(header):
             yield BadRecord(InputError(f"expected {len(header)} columns, found {len(row)}",
-                                       path=path, line=reader.line_num), ",".join(row))
-            continue
-        yield InputRecord(path, reader.line_num, dict(zip(header, row)), row[column])
+                                       path=name, line=reader.line_num), ",".join(row))
+        else:
+            yield InputRecord(name, reader.line_num, dict(zip(header, row)), row[column])
 
+
+def _csv_header(reader, name: str, text_field: str) -> list[str] | None:
+    try:
+        header = next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as exc:
+        raise InputError(f"invalid CSV: {exc}", path=name, line=1) from None
+    if text_field not in header:
+        raise InputError(f"no column {text_field!r} in the CSV header (columns: {', '.join(header)}); "
+                         "choose one with --text-field", path=name, line=1, field=text_field)
+    return header
+
+
+READERS: dict[str, Callable[[str, str], Iterator[ReadItem]]] = {
+    "txt": read_txt, "jsonl": read_jsonl, "csv": read_csv}
+"""Input format → reader taking ``(path, text_field)``."""
+
+_EXTENSIONS = {"txt": "txt", "jsonl": "jsonl", "json": "jsonl", "csv": "csv"}
+
+
+def input_format(path: str, explicit: str | None = None) -> str:
+    """The format of an input path: ``explicit`` if given, else by extension (stdin: txt)."""
+    if path == STDIN:
+        return explicit or "txt"
+    if Path(path).is_dir():
+        raise InputError("is a directory, not a file", path=path)
+    if not Path(path).exists():
+        raise InputError("no such file", path=path)
+    if explicit:
+        return explicit
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix in _EXTENSIONS:
+        return _EXTENSIONS[suffix]
+    raise InputError(f"cannot tell the input format from the extension {Path(path).suffix!r}; "
+                     f"use --input-format ({', '.join(READERS)})", path=path)
+
+
+def read_inputs(path: str, fmt: str, text_field: str = "text",
+                skip_errors: bool = False) -> Iterator[ReadItem]:
+    """Yield the records of one input file (``-`` is stdin) in order, blank lines marked.
+
+    A record that cannot be read raises InputError (``FILE:LINE: FIELD: message``), or,
+    with ``skip_errors``, is yielded as a BadRecord. Errors that make the rest of the file
+    unreadable (invalid UTF-8, binary data, a CSV without the text column) always raise.
+    """
+    if fmt not in READERS:
+        raise InputError(f"unknown input format {fmt!r}", path=display_name(path))
+    for item in READERS[fmt](path, text_field):
+        if isinstance(item, BadRecord) and not skip_errors:
+            raise item.error
+        yield item
+
+
+def input_columns(path: str, fmt: str, text_field: str) -> list[str]:
+    """Every field name of an input file's records, in order of first appearance (a first pass)."""
+    if fmt == "txt":
+        return [text_field]
+    if fmt == "csv":
+        return _csv_header(csv.reader(read_lines(path)), display_name(path), text_field) or []
+    columns: dict[str, None] = {}
+    for _, value in read_json_lines(path):
+        if isinstance(value, dict):
+            columns.update(dict.fromkeys(value))
+    return list(columns)
+
+
+# writing ----------------------------------------------------------------------------------------
 
 def flatten_for_csv(record: dict) -> dict:
     """Flatten score dicts into ``<name>_<label>`` columns and other nested values into JSON text."""
@@ -195,35 +253,117 @@ def flatten_for_csv(record: dict) -> dict:
     return flat
 
 
-class RecordWriter:
-    """Writes output records as JSON Lines or CSV to an open text stream."""
+class JsonLinesWriter:
+    """Writes records as JSON Lines."""
 
-    def __init__(self, stream: IO[str], fmt: str, write_header: bool = True) -> None:
+    def __init__(self, stream: IO[str], **_: object) -> None:
         self.stream = stream
-        self.fmt = fmt
+        self._encode = json.JSONEncoder(ensure_ascii=False).encode
+
+    def write(self, records: Iterable[dict]) -> None:
+        """Write a batch of records."""
+        encode = self._encode
+        self.stream.write("".join([encode(record) + "\n" for record in records]))
+
+
+class CsvWriter:
+    """Writes records as CSV with a fixed set of columns (scores flattened into columns).
+
+    A record with a field outside ``columns`` raises InputError naming the field: no
+    value is ever dropped silently.
+    """
+
+    def __init__(self, stream: IO[str], columns: list[str] | None = None, write_header: bool = True,
+                 **_: object) -> None:
+        self.stream = stream
+        self.columns = columns
         self.write_header = write_header
         self._csv: csv.DictWriter | None = None
 
-    def write(self, record: dict) -> None:
-        if self.fmt == "jsonl":
-            self.stream.write(json.dumps(record, ensure_ascii=False) + "\n")
-            return
-        flat = flatten_for_csv(record)
-        if self._csv is None:
-            self._csv = csv.DictWriter(self.stream, fieldnames=list(flat), extrasaction="ignore",
-                                       restval="", lineterminator="\n")
-            if self.write_header:
-                self._csv.writeheader()
-        self._csv.writerow(flat)
+    def write(self, records: Iterable[dict]) -> None:
+        """Write a batch of records."""
+        for record in records:
+            flat = flatten_for_csv(record)
+            if self._csv is None:
+                self._csv = csv.DictWriter(self.stream, fieldnames=self.columns or list(flat),
+                                           restval="", lineterminator="\n")
+                if self.write_header:
+                    self._csv.writeheader()
+            try:
+                self._csv.writerow(flat)
+            except ValueError:
+                extra = ", ".join(sorted(set(flat) - set(self._csv.fieldnames)))
+                raise InputError(f"field(s) {extra} not among the CSV columns of this job; "
+                                 "write JSON Lines instead, or give the inputs as files", field=extra) from None
+
+
+class TableWriter:
+    """Writes a fixed-width table for reading in a terminal: labels, confidences and the text."""
+
+    def __init__(self, stream: IO[str], text_field: str = "text", prefix: str = "", **_: object) -> None:
+        self.stream = stream
+        self.text_field = text_field
+        self.prefix = prefix
+        stream.write(f"{'stance':<11} {'conf':>5}  {'claim_type':<20} {'conf':>5}  text\n")
+
+    def write(self, records: Iterable[dict]) -> None:
+        """Write a batch of records, one row each."""
+        p = self.prefix
+        for record in records:
+            text = " ".join(str(record.get(self.text_field, "")).split())
+            text = text if len(text) <= 90 else text[:87] + "..."
+            self.stream.write(f"{record[p + 'stance']:<11} {record[p + 'stance_confidence']:>5.2f}  "
+                              f"{record[p + 'claim_type']:<20} {record[p + 'claim_confidence']:>5.2f}  {text}\n")
+
+
+WRITERS: dict[str, Callable[..., JsonLinesWriter | CsvWriter | TableWriter]] = {
+    "jsonl": JsonLinesWriter, "csv": CsvWriter, "table": TableWriter}
+"""Output format → writer class, called as ``Writer(stream, columns=, write_header=, text_field=, prefix=)``."""
+
+
+def output_format(path: str | None, explicit: str | None = None) -> str:
+    """The format of an output path: ``explicit`` if given, else by extension (stdout: jsonl)."""
+    if explicit:
+        return explicit
+    if path is None or path == STDIN:
+        return "jsonl"
+    suffix = Path(path).suffix.lower().lstrip(".")
+    return "csv" if suffix == "csv" else "jsonl"
+
+
+def check_distinct_paths(inputs: Iterable[str], outputs: Iterable[str | None]) -> None:
+    """Refuse an output path that is one of the inputs or another output (links resolved)."""
+    seen: dict[tuple, str] = {}
+    for path in inputs:
+        if path != STDIN and Path(path).exists():
+            seen[_identity(path)] = path
+    for path in outputs:
+        if path is None or path == STDIN:
+            continue
+        identity = _identity(path)
+        if identity in seen:
+            raise InputError(f"output is the same file as {seen[identity]}; choose another output path",
+                             path=path)
+        seen[identity] = path
+
+
+def _identity(path: str) -> tuple:
+    """Device and inode of an existing file, else its resolved path."""
+    try:
+        status = os.stat(path)
+        return ("inode", status.st_dev, status.st_ino)
+    except OSError:
+        return ("path", str(Path(path).resolve()))
 
 
 @dataclass
 class Progress:
-    """How far a resumable job got: input records done, and the output's safe length in bytes."""
+    """How far a resumable job got, the output's safe length in bytes, and the job's fingerprint."""
 
     records_done: int = 0
     output_bytes: int = 0
     rejects_bytes: int = 0
+    job: dict = field(default_factory=dict)
 
 
 class ResumableOutput:
@@ -232,33 +372,42 @@ class ResumableOutput:
     After every ``checkpoint`` the ``OUT.progress`` file records how many input records
     are fully written. ``resume=True`` continues from that point: the partial file is cut
     back to its last checkpoint and the caller skips ``progress.records_done`` records.
+    ``job`` describes everything that shapes the output (model, options, inputs); resuming
+    a job whose description differs is refused, naming what differs.
     """
 
-    def __init__(self, path: str | Path, fmt: str, resume: bool = False,
-                 rejects: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path, fmt: str, resume: bool = False, rejects: str | Path | None = None,
+                 job: dict | None = None, **writer_options: object) -> None:
         self.path = Path(path)
         self.partial = self.path.with_name(self.path.name + ".partial")
         self.progress_path = self.path.with_name(self.path.name + ".progress")
         self.rejects_path = Path(rejects) if rejects else None
-        self.progress = self._read_progress() if resume else Progress()
+        job = job or {}
+        self.progress = self._read_progress(job) if resume else Progress(job=job)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.stream = self._open(self.partial, self.progress.output_bytes)
         self.rejects_stream = (self._open(self._rejects_partial, self.progress.rejects_bytes)
                                if self.rejects_path else None)
-        self.writer = RecordWriter(self.stream, fmt, write_header=self.progress.output_bytes == 0)
+        self.writer = WRITERS[fmt](self.stream, write_header=self.progress.output_bytes == 0, **writer_options)
 
     @property
     def _rejects_partial(self) -> Path:
         return self.rejects_path.with_name(self.rejects_path.name + ".partial")
 
-    def _read_progress(self) -> Progress:
+    def _read_progress(self, job: dict) -> Progress:
         if not self.partial.exists() or not self.progress_path.exists():
-            return Progress()
+            return Progress(job=job)
         try:
-            return Progress(**json.loads(self.progress_path.read_text(encoding="utf-8")))
+            progress = Progress(**json.loads(self.progress_path.read_text(encoding="utf-8")))
         except (ValueError, TypeError) as exc:
             raise InputError(f"cannot resume: unreadable progress file ({exc}); delete it to start over",
                              path=self.progress_path) from None
+        differences = [key for key in sorted(set(job) | set(progress.job)) if job.get(key) != progress.job.get(key)]
+        if differences:
+            raise InputError(f"cannot resume: the job differs from the interrupted one in "
+                             f"{', '.join(differences)}; run it as before, or without --resume to start over",
+                             path=self.path)
+        return progress
 
     @staticmethod
     def _open(path: Path, keep_bytes: int) -> io.TextIOWrapper:
@@ -295,9 +444,7 @@ class ResumableOutput:
 
     def discard(self) -> None:
         """Close and delete everything written (after an error): no partial output remains."""
-        for stream in (self.stream, self.rejects_stream):
-            if stream is not None:
-                stream.close()
+        self.close()
         for path in (self.partial, self.progress_path,
                      self._rejects_partial if self.rejects_path else None):
             if path is not None:

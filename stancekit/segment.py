@@ -19,6 +19,9 @@ _HAS_WORD = re.compile(r"\w")
 _MIN_WORDS = 3
 _WORD = re.compile(r"\S*[^\W\d_]\S*")
 """A piece of fewer words (tokens with a letter) than this (a dateline such as "Iran." or "July 23, 2018.") joins the next piece of its line."""
+_QUOTE_BOUNDARY = re.compile(r"[.!?…][\"”’»]+(?=\s+[\"“‘«][\w(])")
+"""The end of a quoted sentence followed by the opening of another quotation: always a boundary,
+which pysbd misses or splits on the wrong side of the closing quote."""
 _MAX_CHUNK = 5_000
 """Lines longer than this are cut at whitespace before pysbd sees them (it slows down on huge lines)."""
 
@@ -67,7 +70,8 @@ def _line_spans(document: str, start: int, end: int) -> Iterator[tuple[int, int]
         if pending_start is None:
             pending_start = span_start
         is_last = index == len(spans) - 1
-        if is_last or len(_WORD.findall(document, span_start, span_end)) >= _MIN_WORDS:
+        wordless = not _HAS_WORD.search(document, span_start, span_end)  # joins backward instead
+        if is_last or wordless or len(_WORD.findall(document, span_start, span_end)) >= _MIN_WORDS:
             yield pending_start, span_end
             pending_start = None
 
@@ -89,6 +93,15 @@ def _raw_spans(document: str, start: int, end: int) -> Iterator[tuple[int, int]]
 
 
 def _chunks(document: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Cut ``document[start:end]`` after back-to-back quotations and into pieces of at most
+    about ``_MAX_CHUNK`` characters."""
+    for boundary in _QUOTE_BOUNDARY.finditer(document, start, end):
+        yield from _sized_chunks(document, start, boundary.end())
+        start = boundary.end()
+    yield from _sized_chunks(document, start, end)
+
+
+def _sized_chunks(document: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     """Cut ``document[start:end]`` into pieces of at most about ``_MAX_CHUNK`` characters."""
     while end - start > _MAX_CHUNK:
         cut = document.rfind(" ", start + _MAX_CHUNK // 2, start + _MAX_CHUNK)

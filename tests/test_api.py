@@ -92,3 +92,46 @@ def test_import_is_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
     assert stancekit.__version__
+
+
+def test_classify_takes_series_arrays_and_generators():
+    import pandas
+
+    texts = ["The parliament meets on Sunday.", "Death to the dictator! #IranRevolution"]
+    expected = [(p.stance, p.claim_type) for p in classify(texts, model="tfidf")]
+    for given in (pandas.Series(texts, index=[10, 20]), np.array(texts), tuple(texts)):
+        result = classify(given, model="tfidf")
+        assert isinstance(result, list) and [(p.stance, p.claim_type) for p in result] == expected
+
+    pulled = []
+
+    def lines():
+        for text in texts * 3:
+            pulled.append(text)
+            yield text
+
+    lazy = classify(lines(), model="tfidf", batch_size=2)
+    assert pulled == []  # nothing is read before the first prediction is asked for
+    first = next(lazy)
+    assert len(pulled) == 2 and (first.stance, first.claim_type) == expected[0]
+    assert [(p.stance, p.claim_type) for p in lazy] == (expected * 3)[1:]
+    with pytest.raises(TypeError, match="position 3 is of type float"):
+        list(classify(iter(texts + ["ok", float("nan")]), model="tfidf", batch_size=2))
+
+
+def test_classify_frame_adds_columns_and_keeps_the_frame():
+    import pandas
+
+    frame = pandas.DataFrame({"body": ["The parliament meets on Sunday.", "Join the strike!"],
+                              "claim_type": ["none", "mobilization"]}, index=["a", "b"])
+    with pytest.raises(ValueError, match="already has column.*claim_type"):
+        stancekit.classify_frame(frame, text_column="body", model="tfidf")
+    labeled = stancekit.classify_frame(frame, text_column="body", model="tfidf", prefix="pred_")
+    assert list(labeled.index) == ["a", "b"]
+    assert labeled["claim_type"].tolist() == ["none", "mobilization"]
+    singles = classify(frame["body"], model="tfidf")
+    assert labeled["pred_stance"].tolist() == [p.stance for p in singles]
+    assert labeled["pred_stance_score_regime"].tolist() == pytest.approx([p.stance_scores["regime"] for p in singles])
+    assert {"pred_claim_confidence", "pred_model", "pred_truncated"} <= set(labeled.columns)
+    with pytest.raises(ValueError, match="no column 'text'"):
+        stancekit.classify_frame(frame, model="tfidf")

@@ -28,7 +28,8 @@ def test_classify_txt_to_stdout_jsonl(cli, tmp_path):
     rows = [json.loads(line) for line in process.stdout.splitlines()]
     assert [r["text"] for r in rows] == ["First text.", "Second text about the IRGC."]
     assert all(PREDICTION_FIELDS <= set(r) for r in rows)
-    assert process.stderr == ""  # no progress bar when stderr is not a terminal
+    # no progress bar when stderr is not a terminal: only the closing summary
+    assert process.stderr == "stancekit: wrote 2 records to stdout (2 input records, 1 blank line)\n"
 
 
 def test_classify_jsonl_keeps_every_input_field_and_writes_csv(cli, tmp_path):
@@ -145,7 +146,7 @@ def test_killed_job_resumes_without_losing_or_duplicating(tmp_path):
     resumed = subprocess.run(base + ["-o", "out.jsonl", "--resume"], cwd=tmp_path, env=cli_env(),
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
-    assert "resuming after" in resumed.stderr
+    assert "resumed after" in resumed.stderr
     assert (tmp_path / "out.jsonl").read_text() == (tmp_path / "full.jsonl").read_text()
     assert not (tmp_path / "out.jsonl.partial").exists() and not progress.exists()
 

@@ -82,3 +82,21 @@ def test_very_long_line_is_split_without_losing_text():
     text = "The strike goes on " * 2000
     sentences = split_sentences(text)
     assert "".join(s.text for s in sentences).replace(" ", "") == text.replace(" ", "")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('The talks failed completely." "We will respond," he added.',
+     ['The talks failed completely."', '"We will respond," he added.']),
+    # quotations from seed 000, placed back to back as news copy often has them
+    ("“Iran is using militias everywhere to oppress people.” “Syrian people, it’s okay…because they are "
+     "killing us!” said another activist.",
+     ["“Iran is using militias everywhere to oppress people.”",
+      "“Syrian people, it’s okay…because they are killing us!” said another activist."]),
+    # and from seed 003
+    ("He called it “managed and guided from abroad.” “We cannot leave people defenseless,” the MP said.",
+     ["He called it “managed and guided from abroad.”", "“We cannot leave people defenseless,” the MP said."]),
+    ('Officials said "no one was hurt." Witnesses disagreed.',
+     ['Officials said "no one was hurt."', "Witnesses disagreed."]),
+])
+def test_back_to_back_quotations_are_separate_sentences(text, expected):
+    assert [s.text for s in split_sentences(text)] == expected

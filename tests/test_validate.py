@@ -81,3 +81,43 @@ def test_shipped_corpus_is_valid():
     report = validate_files(corpus_files())
     assert report.ok, [str(p) for p in report.problems[:5]]
     assert report.records >= 1500
+
+
+def test_byte_order_mark_is_read_the_same_everywhere(cli, tmp_path):
+    records = [make_record(i, text=f"Record {i} says the strike went on for a {i}th day.") for i in range(1, 4)]
+    path = write_jsonl(tmp_path / "bom.jsonl", records)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert validate_files([path]).ok
+    process = cli("validate", "bom.jsonl")
+    assert process.returncode == 0 and process.stdout.startswith("3 records")
+    process = cli("evaluate", "bom.jsonl", "--model", "tfidf")
+    assert process.returncode == 0, process.stderr
+    process = cli("classify", "bom.jsonl", "--model", "tfidf", "--prefix", "predicted_")
+    assert process.returncode == 0 and len(process.stdout.splitlines()) == 3
+
+
+def test_near_duplicates_across_documents_are_reported(cli, tmp_path):
+    base = "The United States designated the IRGC a foreign terrorist organisation in April 2019."
+    write_jsonl(tmp_path / "near.jsonl", [
+        make_record(1, text=base, doc_id="d1"),
+        make_record(2, text=base.replace("in April 2019", "on 8 April 2019"), doc_id="d2"),
+        make_record(3, text="Truck drivers went on strike in 160 cities over diesel prices.", doc_id="d3"),
+        make_record(4, text="Truck drivers went on strike in 160 cities over diesel prices!", doc_id="d3")])
+    process = cli("validate", "near.jsonl")
+    assert process.returncode == 1
+    problems = process.stdout.strip().splitlines()
+    assert len(problems) == 1  # the pair inside one document is allowed
+    assert problems[0].startswith("near.jsonl:2: text: near-duplicate of t-0001 (near.jsonl:1), similarity")
+    assert cli("validate", "near.jsonl", "--similarity", "off").returncode == 0
+    assert cli("validate", "near.jsonl", "--similarity", "0.99").returncode == 0
+
+
+def test_identical_texts_need_identical_labels(tmp_path):
+    path = write_jsonl(tmp_path / "same.jsonl", [
+        make_record(1, text="Copyright 2020 All Rights Reserved", origin="seed", doc_id="s1"),
+        make_record(2, text="Copyright 2020 All Rights Reserved", origin="seed", doc_id="s2"),
+        make_record(3, text="Copyright  2020 All Rights Reserved", origin="seed", doc_id="s3",
+                    stance="regime")])
+    problems = validate_files([path], near_duplicate_threshold=0.75).problems
+    assert [(p.line, p.reason.split(" (")[0]) for p in problems] == [(3, "same text as t-0001"),
+                                                                      (3, "same text as t-0002")]

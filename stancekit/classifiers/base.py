@@ -89,6 +89,10 @@ class TextClassifier(ABC):
     def score(self, X: Sequence[str]) -> Scores:
         """Return label probabilities for ``X`` and which texts were truncated."""
 
+    def predict_scores(self, X: Sequence[str]) -> Scores:
+        """Return label probabilities for ``X`` and which texts were truncated."""
+        return self.score(X)
+
     def predict_proba(self, X: Sequence[str]) -> list[np.ndarray]:
         """Return ``[stance_probabilities, claim_type_probabilities]`` for ``X``."""
         return self.score(X).probabilities
