@@ -14,7 +14,7 @@ from .segment import split_sentences
 def predictions_from(model, texts: list[str], offsets: Sequence[tuple[int, int] | None] | None = None
                      ) -> list[Prediction]:
     """Score ``texts`` with a loaded model and wrap each result in a Prediction."""
-    scores = model.score(texts)
+    scores = model.predict_scores(texts)
     offsets = offsets or [None] * len(texts)
     results = []
     for index, text in enumerate(texts):
