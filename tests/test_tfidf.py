@@ -253,3 +253,16 @@ def test_hashed_features_match_scikit_learn_tfidf_on_distinct_ngrams():
         columns = np.searchsorted(ours.buckets_, buckets)
         np.testing.assert_array_equal(ours.buckets_[columns], buckets)
         np.testing.assert_allclose(ours.transform(texts).toarray()[:, columns], expected, atol=1e-6)
+
+
+def test_a_model_saved_in_the_old_layout_is_refused_with_a_clear_message(tmp_path):
+    from stancekit.artifacts import write_manifest
+
+    model, _, _ = fitted()
+    folder = model.save(tmp_path / "m")
+    config = json.loads((folder / "config.json").read_text())
+    config["settings"]["C"] = config.pop("fitted")["C"]  # where versions before 0.2 kept the chosen C
+    (folder / "config.json").write_text(json.dumps(config))
+    write_manifest(folder)
+    with pytest.raises(ModelError, match="saved by an older stancekit"):
+        TfidfClassifier.load(folder)

@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import ModelError
 from ..evaluate import macro_f1
 from ..labels import TASKS
 from .base import Scores, TextClassifier, Validation
@@ -154,6 +155,9 @@ class TfidfClassifier(TextClassifier):
     def _from_saved(cls, folder: Path, config: dict) -> "TfidfClassifier":
         from safetensors.numpy import load_file
 
+        if "C" not in config.get("fitted", {}):
+            raise ModelError(f"{folder}: saved by an older stancekit (its config has no fitted C); "
+                             "retrain it with 'stancekit train --model tfidf'")
         model = cls._from_settings(config["settings"], config)
         tensors = load_file(str(folder / _WEIGHTS_FILE))
         model.vectorizers_ = model._vectorizers()
