@@ -55,7 +55,7 @@ def machine() -> dict:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
-    from stancekit.classifiers.transformer import available_cores
+    from stancekit.classifiers.encoders import available_cores
 
     return {"cpu": cpu, "cores": available_cores(), "memory_mb": memory,
             "python": platform.python_version(), "platform": platform.platform(), "versions": versions}
@@ -100,8 +100,8 @@ def leave_one_seed_out(kind: str, records: list[dict], grouped: dict, params: di
     model, so the shipped model is that fold's model and is not retrained.
     """
     from stancekit.evaluate import evaluate_model
-    from stancekit.registry import load_model
-    from stancekit.training import make_model, texts_and_labels
+    from stancekit.registry import load_model, make_model
+    from stancekit.training import texts_and_labels
 
     folds = {}
     for article in sorted({r["doc_id"] for r in records if r["origin"] == "seed"}):

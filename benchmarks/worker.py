@@ -58,9 +58,10 @@ def hf_pipeline(batch_size: int):
     """transformers.pipeline("text-classification") over the same fine-tuned weights (fp32) and
     the stance head, with the same mean pooling: what a plain transformers user would run."""
     from stancekit import load_model
+    from stancekit.classifiers.hf_pipeline import to_pipeline
 
     model = load_model("transformer")
-    classifier = model.to_pipeline(task="stance")
+    classifier = to_pipeline(model, task="stance")
     return lambda texts: classifier(texts, batch_size=batch_size, truncation=True,
                                     max_length=model.max_length, top_k=None)
 

@@ -2,8 +2,10 @@
 
 A model folder holds ``config.json`` (kind, name, version, label-scheme version, label
 sets and the model's own settings), its weight files in safe formats, ``MODEL_CARD.md``
-and ``manifest.json`` with the SHA-256 of every other file. Loading verifies the
-manifest before reading any weights, so a tampered or truncated file is refused.
+and ``manifest.json`` with the SHA-256 of every other file (a nested model folder, such
+as an ensemble's member, has its own manifest, whose hash the ensemble's config holds).
+Loading verifies the manifest before reading any weights, so a tampered or truncated
+file is refused.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ MANIFEST_FILE = "manifest.json"
 CARD_FILE = "MODEL_CARD.md"
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file's bytes, as hex."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -34,10 +37,13 @@ def write_json(path: Path, content: dict) -> None:
 
 
 def write_manifest(folder: Path) -> None:
-    """Record the SHA-256 of every file in ``folder`` (except the manifest) in ``manifest.json``."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST_FILE)
+    """Record the SHA-256 of every file in ``folder`` in ``manifest.json``, except the manifest and
+    the files of nested model folders (an ensemble's members), which have manifests of their own."""
+    nested = {p.parent for p in folder.rglob(MANIFEST_FILE) if p.parent != folder}
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST_FILE
+                   and nested.isdisjoint(p.parents))
     write_json(folder / MANIFEST_FILE,
-               {"sha256": {p.relative_to(folder).as_posix(): _sha256(p) for p in files}})
+               {"sha256": {p.relative_to(folder).as_posix(): sha256_file(p) for p in files}})
 
 
 def verify_manifest(folder: Path) -> None:
@@ -51,9 +57,22 @@ def verify_manifest(folder: Path) -> None:
         path = folder / relative
         if not path.is_file():
             raise ModelError(f"{path}: file listed in the manifest is missing")
-        if _sha256(path) != expected:
+        if sha256_file(path) != expected:
             raise ModelError(f"{path}: checksum mismatch: the file is damaged or was modified "
                              "after the model was saved")
+
+
+def is_model_folder(folder: Path) -> bool:
+    """True if ``folder`` holds a saved model (a config and a checksum manifest)."""
+    return (folder / CONFIG_FILE).is_file() and (folder / MANIFEST_FILE).is_file()
+
+
+def model_digest(folder: Path) -> str:
+    """The SHA-256 of a model folder's manifest: one hash that changes when any of its files does."""
+    try:
+        return sha256_file(folder / MANIFEST_FILE)
+    except OSError as exc:
+        raise ModelError(f"{folder / MANIFEST_FILE}: missing or unreadable checksum manifest ({exc.strerror})") from None
 
 
 def read_config(folder: Path, expected_kind: str | None = None) -> dict:

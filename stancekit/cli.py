@@ -22,6 +22,8 @@ EXIT_ERROR = 2
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
+    from .registry import MODEL_KINDS
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes on stderr")
     common.add_argument("--debug", action="store_true", help="show a traceback on errors")
@@ -76,11 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", parents=[common], help="train a model on labeled data",
                                 description="Fit on the train split, select on dev, report dev and "
                                 "test scores, and save the model with a model card.")
-    train.add_argument("--model", choices=("tfidf", "transformer", "ensemble"), required=True, dest="kind",
-                       help="the kind of model; ensemble trains a transformer and a TF-IDF model and combines them")
+    train.add_argument("--model", choices=list(MODEL_KINDS), required=True, dest="kind",
+                       help="the kind of model: " + "; ".join(f"{kind}: {spec.help}"
+                                                               for kind, spec in MODEL_KINDS.items()))
     train.add_argument("--data", nargs="+", help="labeled JSON Lines files (default: the shipped corpus)")
     train.add_argument("--splits", help="split file (default: the shipped annotations/splits.json)")
-    train.add_argument("--out", required=True, help="folder to save the model in (replaced if it exists)")
+    train.add_argument("--out", required=True,
+                       help="folder to save the model in: new or empty, or a model folder with --overwrite")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the model in --out (a folder that is not a model is never replaced)")
+    train.add_argument("--name", help="the model's name, reported with every prediction (default: the kind)")
+    train.add_argument("--version", dest="model_version",
+                       help="the model's version, reported with every prediction (default: 1.0.0)")
     train.add_argument("--seed", type=int, default=13, help="random seed (default: 13)")
     train.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="a model parameter, e.g. --param epochs=6 (JSON values)")
@@ -94,7 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
                           metavar="THRESHOLD", help="report texts of different documents at least this "
                           f"similar, 0-1 (default: {NEAR_DUPLICATE_THRESHOLD}; 'off' skips the check)")
 
-    commands.add_parser("info", parents=[common], help="show shipped models, label scheme and versions")
+    info = commands.add_parser("info", parents=[common], help="show shipped models, label scheme and versions",
+                               description="Without MODEL: stancekit's versions, the label scheme and the "
+                               "shipped models. With MODEL: that model's name, version, kind, label scheme, "
+                               "training data hash, held-out scores and files.")
+    info.add_argument("model", nargs="?", metavar="MODEL", help="a shipped model name or a model folder")
     return parser
 
 
@@ -241,8 +254,12 @@ def run_train(args) -> int:
             params[name] = json.loads(value)
         except json.JSONDecodeError:
             params[name] = value
+    if args.name:
+        params["name"] = args.name
+    if args.model_version:
+        params["version"] = args.model_version
     result = train(args.kind, data=args.data, splits=args.splits, out=args.out, seed=args.seed,
-                   params=params, quiet=args.quiet)
+                   params=params, quiet=args.quiet, overwrite=args.overwrite)
     sizes = ", ".join(f"{split} {n}" for split, n in result.split_sizes.items())
     print(f"trained {args.kind} in {result.seconds:.0f} s on {sizes} records; saved to {result.folder}")
     for scores in result.scores.values():
@@ -271,6 +288,8 @@ def run_info(args) -> int:
     from .labels import get_scheme
     from .registry import DEFAULT_MODEL, shipped_models
 
+    if args.model:
+        return _model_info(args.model)
     scheme = get_scheme()
     print(f"stancekit {__version__} (Python {platform.python_version()})")
     print(f"label scheme {scheme.version}")
@@ -291,4 +310,30 @@ def run_info(args) -> int:
             print(f"{package} {metadata.version(package)}")
         except metadata.PackageNotFoundError:
             print(f"{package} not installed")
+    return 0
+
+
+def _model_info(name_or_path: str) -> int:
+    """Print one model's identity, training data hash, held-out scores, members and files."""
+    from .artifacts import model_digest, read_config
+    from .registry import resolve
+
+    folder = resolve(name_or_path)
+    config = read_config(folder)
+    training = config.get("training", {})
+    print(f"{config['name']} {config['version']} ({config['kind']}), label scheme {config['scheme_version']}")
+    print(f"  folder: {folder}")
+    print(f"  manifest sha256: {model_digest(folder)}")
+    print(f"  training data sha256: {training.get('data_sha256', 'not recorded')}")
+    if training.get("data"):
+        print(f"  training data: {', '.join(training['data'])}")
+    for split, tasks in config.get("held_out", {}).items():
+        print(f"  {split}: " + ", ".join(f"{task} macro-F1 {m['macro_f1']:.3f} accuracy {m['accuracy']:.3f}"
+                                         for task, m in tasks.items()))
+    for member, reference in config.get("fitted", {}).get("members", {}).items():
+        print(f"  member {member}: {reference.get('name') or reference.get('path')} "
+              f"(manifest sha256 {reference['sha256']})")
+    print("  files:")
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        print(f"    {path.relative_to(folder).as_posix()} ({path.stat().st_size:,} bytes)")
     return 0

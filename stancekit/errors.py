@@ -1,4 +1,8 @@
-"""The project's exception types and the wording of its error messages, in one place."""
+"""The project's exception types, and the message formats of InputError and SchemeVersionError.
+
+Other messages are written where the error is raised; each is one line that names the
+file, record or model concerned and, where there is one, the remedy.
+"""
 
 from __future__ import annotations
 

@@ -57,6 +57,20 @@ class EvaluationResult:
         return {name: value for name, value in asdict(self).items() if name != "confidences"}
 
 
+def macro_f1(gold: Sequence, predicted: Sequence) -> float:
+    """Macro-F1 over the labels that occur in ``gold`` or ``predicted`` (0.0 for no records).
+
+    The one macro-F1 of stancekit: evaluation, TF-IDF regularisation choice, transformer
+    early stopping and ensemble weights all use it.
+    """
+    from sklearn.metrics import f1_score
+
+    labels = sorted(set(gold) | set(predicted))
+    if not labels:
+        return 0.0
+    return float(f1_score(gold, predicted, labels=labels, average="macro", zero_division=0))
+
+
 def task_metrics(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str],
                  top_confusions: int = 5) -> TaskMetrics:
     """Compute per-class precision/recall/F1, macro-F1, accuracy and the confusion matrix."""
@@ -70,7 +84,6 @@ def task_metrics(gold: Sequence[str], predicted: Sequence[str], labels: Sequence
     recall = np.divide(true_positive, gold_total, out=np.zeros(len(labels)), where=gold_total > 0)
     denominator = precision + recall
     f1 = np.divide(2 * precision * recall, denominator, out=np.zeros(len(labels)), where=denominator > 0)
-    present = (gold_total + predicted_total) > 0
     errors = [(labels[i], labels[j], int(confusion[i, j])) for i in range(len(labels))
               for j in range(len(labels)) if i != j and confusion[i, j] > 0]
     errors.sort(key=lambda e: (-e[2], e[0], e[1]))
@@ -79,7 +92,7 @@ def task_metrics(gold: Sequence[str], predicted: Sequence[str], labels: Sequence
         labels=list(labels), confusion=confusion.tolist(),
         per_class={label: ClassMetrics(float(precision[i]), float(recall[i]), float(f1[i]),
                                        int(gold_total[i])) for i, label in enumerate(labels)},
-        macro_f1=float(f1[present].mean()) if present.any() else 0.0,
+        macro_f1=macro_f1(gold, predicted),
         accuracy=float(true_positive.sum() / total) if total else 0.0,
         most_confused=errors[:top_confusions])
 

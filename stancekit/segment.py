@@ -17,8 +17,10 @@ _LINE = re.compile(r"[^\r\n]+")
 _BULLET = re.compile(r"^\s*(?:[•·▪◦‣*\-–—]|\d{1,2}[.)])\s+")
 _HAS_WORD = re.compile(r"\w")
 _MIN_WORDS = 3
+"""A pysbd piece of a line with fewer words (``_WORD``) than this, a dateline such as "Iran." or
+"July 23, 2018.", joins the piece after it on the same line; the last piece of a line stays alone."""
 _WORD = re.compile(r"\S*[^\W\d_]\S*")
-"""A piece of fewer words (tokens with a letter) than this (a dateline such as "Iran." or "July 23, 2018.") joins the next piece of its line."""
+"""A word: a whitespace-delimited token that contains a letter."""
 _QUOTE_BOUNDARY = re.compile(r"[.!?…][\"”’»]+(?=\s+[\"“‘«][\w(])")
 """The end of a quoted sentence followed by the opening of another quotation: always a boundary,
 which pysbd misses or splits on the wrong side of the closing quote."""

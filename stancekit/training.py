@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
+import hashlib
+import json
 import platform
 import time
 from dataclasses import dataclass
@@ -11,10 +12,12 @@ from typing import Sequence
 
 import numpy as np
 
+from .classifiers.base import check_destination
+from .classifiers.encoders import available_cores
 from .data import SPLITS, load_records, read_split_assignment, split_records
 from .evaluate import EvaluationResult, evaluate_model
-from .classifiers.transformer import available_cores
 from .labels import TASKS, get_scheme
+from .registry import make_model
 
 
 @dataclass
@@ -28,14 +31,13 @@ class TrainingResult:
     seconds: float
 
 
-def make_model(kind: str, seed: int = 13, **params):
-    """Create an unfitted model of ``kind`` with ``params`` (and ``seed`` if the model takes one)."""
-    from .registry import classifier_class
-
-    cls = classifier_class(kind)
-    if "seed" in inspect.signature(cls.__init__).parameters:
-        params.setdefault("seed", seed)
-    return cls(**params)
+def data_sha256(records: Sequence[dict]) -> str:
+    """The SHA-256 of labeled records, independent of their order and of key order and file layout."""
+    lines = sorted(json.dumps(record, sort_keys=True, ensure_ascii=False) for record in records)
+    digest = hashlib.sha256()
+    for line in lines:
+        digest.update(line.encode("utf-8") + b"\n")
+    return digest.hexdigest()
 
 
 def texts_and_labels(records: Sequence[dict]) -> tuple[list[str], np.ndarray]:
@@ -46,13 +48,18 @@ def texts_and_labels(records: Sequence[dict]) -> tuple[list[str], np.ndarray]:
 
 def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Path | None = None,
           out: str | Path | None = None, seed: int = 13, params: dict | None = None,
-          quiet: bool = False) -> TrainingResult:
+          quiet: bool = False, overwrite: bool = False) -> TrainingResult:
     """Fit a ``kind`` model on the train split, select on dev, score dev and test, and save it.
 
     ``data`` defaults to the shipped corpus and ``splits`` to its shipped split file;
-    documents the split file does not list are assigned by ``seed``. With ``out`` the
-    model is saved there, with a model card holding its held-out scores.
+    documents the split file does not list are assigned by ``seed``. ``params`` are the
+    model's constructor parameters (``name`` and ``version`` among them). With ``out``
+    the model is saved there (``overwrite`` replaces a model already there), with a
+    model card holding its held-out scores and, in its config, the SHA-256 of the
+    records it was trained, selected and scored on (``data_sha256``).
     """
+    if out is not None:
+        check_destination(Path(out), overwrite)
     started = time.perf_counter()
     records = load_records(data)
     grouped = split_records(records, read_split_assignment(splits), seed=seed)
@@ -73,9 +80,9 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
         extra = {"held_out": {split: {task: {"macro_f1": m.macro_f1, "accuracy": m.accuracy}
                                       for task, m in result.tasks.items()}
                               for split, result in scores.items()},
-                 "training": {"data": data_names, "split_sizes": sizes, "seed": seed,
-                              "seconds": round(seconds, 1)}}
-        folder = model.save(out, card=card, extra=extra)
+                 "training": {"data": data_names, "data_sha256": data_sha256(records), "split_sizes": sizes,
+                              "seed": seed, "seconds": round(seconds, 1)}}
+        folder = model.save(out, card=card, extra=extra, overwrite=overwrite)
     return TrainingResult(model, folder, scores, sizes, seconds)
 
 
@@ -94,7 +101,7 @@ def model_card(model, scores: dict[str, EvaluationResult], sizes: dict[str, int]
              "## Model", "", model.describe(), "",
              "## Training", "",
              f"- data: {', '.join(data)}",
-             f"- split sizes (records): " + ", ".join(f"{s} {n}" for s, n in sizes.items()),
+             "- split sizes (records): " + ", ".join(f"{s} {n}" for s, n in sizes.items()),
              "- selection: hyper-parameters and early stopping on the dev split only",
              f"- training time: {seconds:.0f} s on {platform.machine()} with "
              f"{available_cores()} CPU cores", "",

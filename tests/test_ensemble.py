@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 
+import json
+import shutil
+
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from stancekit.artifacts import write_manifest
 from stancekit.classifiers.ensemble import EnsembleClassifier
 from stancekit.classifiers.tfidf import TfidfClassifier
 from stancekit.classifiers.transformer import TransformerClassifier
-from stancekit.registry import DEFAULT_MODEL, load_model
+from stancekit.errors import ModelError
+from stancekit.registry import DEFAULT_MODEL, load_model, resolve
 
 from conftest import TINY_TRAIN
 
@@ -32,18 +42,30 @@ def test_weights_come_from_the_grid_and_sum_to_one(tiny):
     assert set(model.temperature_) == {"stance", "claim_type"}
 
 
-def test_save_load_round_trip_is_exact_and_self_contained(tiny):
+def test_fit_trains_clones_and_leaves_the_members_parameter_alone(tiny):
+    model, _, _ = tiny
+    for name, member in model.members.items():
+        with pytest.raises(NotFittedError):
+            check_is_fitted(member)
+        check_is_fitted(model.members_[name])
+
+
+def test_save_load_round_trip_is_exact_and_members_load_through_the_cache(tiny):
     model, folder, texts = tiny
     loaded = EnsembleClassifier.load(folder)
     for before, after in zip(model.predict_proba(texts), loaded.predict_proba(texts)):
         np.testing.assert_allclose(before, after, atol=1e-6)
-    assert sorted(p.name for p in (folder / "members").iterdir()) == ["tfidf", "transformer"]
     assert (loaded.predict(texts) == model.predict(texts)).all()
+    # freshly trained members are saved inside the ensemble and referred to by relative path
+    references = json.loads((folder / "config.json").read_text())["fitted"]["members"]
+    assert {name: r["path"] for name, r in references.items()} == {
+        "transformer": "members/transformer", "tfidf": "members/tfidf"}
+    assert loaded.members_["tfidf"] is load_model(folder / "members" / "tfidf")
 
 
 def test_probabilities_combine_the_members(tiny):
     model, _, texts = tiny
-    member_probabilities = {name: m.predict_proba(texts) for name, m in model.members.items()}
+    member_probabilities = {name: m.predict_proba(texts) for name, m in model.members_.items()}
     for task, probabilities in enumerate(model.predict_proba(texts)):
         logits = sum(model.weights_[name] * np.log(p[task] + 1e-9) for name, p in member_probabilities.items())
         expected = np.exp(logits / model.temperature_[("stance", "claim_type")[task]])
@@ -55,17 +77,80 @@ def test_an_ensemble_needs_a_validation_set():
         EnsembleClassifier(members={"tfidf": TfidfClassifier(min_df=1)}).fit(["a b"], [["neutral", "none"]])
 
 
+def test_weights_are_chosen_by_the_shared_macro_f1(tiny):
+    from stancekit.evaluate import macro_f1
+
+    model, _, texts = tiny
+    labels = np.array([[s, c] for _, s, c in TINY_TRAIN], dtype=object)
+    member_log = {name: [np.log(p + 1e-9) for p in m.predict_proba(texts)] for name, m in model.members_.items()}
+    f1 = []
+    for w in model.weight_grid:
+        combined = [w * t + (1 - w) * f for t, f in zip(member_log["transformer"], member_log["tfidf"])]
+        predicted = model.labels_from(combined)
+        f1.append(np.mean([macro_f1(labels[:, c], predicted[:, c]) for c in range(2)]))
+    assert model.weights_["transformer"] == model.weight_grid[int(np.argmax(f1))]
+
+
 def test_tampered_member_is_refused(tiny, tmp_path):
-    import shutil
-
-    from stancekit.errors import ModelError
-
     _, folder, _ = tiny
     copy = shutil.copytree(folder, tmp_path / "copy")
     weights = copy / "members" / "tfidf" / "weights.safetensors"
     weights.write_bytes(weights.read_bytes()[:-10])
     with pytest.raises(ModelError, match="checksum"):
         EnsembleClassifier.load(copy)
+
+
+def test_a_member_that_changed_since_saving_is_refused_with_both_hashes(tiny, tmp_path):
+    _, folder, _ = tiny
+    copy = shutil.copytree(folder, tmp_path / "copy")
+    member = copy / "members" / "tfidf"
+    expected = json.loads((copy / "config.json").read_text())["fitted"]["members"]["tfidf"]["sha256"]
+    (member / "MODEL_CARD.md").write_text("# retrained\n")
+    write_manifest(member)  # a consistent member folder, but not the one the ensemble was fitted with
+    from stancekit.artifacts import model_digest
+
+    found = model_digest(member)
+    with pytest.raises(ModelError) as error:
+        EnsembleClassifier.load(copy)
+    message = str(error.value)
+    assert "\n" not in message
+    assert "ensemble member 'tfidf'" in message and expected in message and found in message
+    assert "retrain the ensemble" in message
+
+
+def test_shipped_ensemble_refers_to_the_shipped_members_and_shares_them():
+    folder = resolve("ensemble")
+    assert not (folder / "members").exists()
+    references = json.loads((folder / "config.json").read_text())["fitted"]["members"]
+    for name, reference in references.items():
+        assert reference["name"] == name
+        assert reference["sha256"] == hashlib.sha256((resolve(name) / "manifest.json").read_bytes()).hexdigest()
+    ensemble = load_model("ensemble")
+    assert ensemble.members_["transformer"] is load_model("transformer")
+    assert ensemble.members_["tfidf"] is load_model("tfidf")
+
+
+def test_combining_shipped_models_refers_to_them_by_name(tmp_path):
+    texts = [t for t, _, _ in TINY_TRAIN]
+    labels = [[s, c] for _, s, c in TINY_TRAIN]
+    members = {"transformer": load_model("transformer"), "tfidf": load_model("tfidf")}
+    model = EnsembleClassifier(members=members, weight_grid=(0.5,)).combine(texts, labels)
+    folder = model.save(tmp_path / "combined")
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "manifest.json"]
+    references = json.loads((folder / "config.json").read_text())["fitted"]["members"]
+    assert {name: r["name"] for name, r in references.items()} == {"transformer": "transformer", "tfidf": "tfidf"}
+    loaded = EnsembleClassifier.load(folder)
+    for before, after in zip(model.predict_proba(texts), loaded.predict_proba(texts)):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_clone_of_the_shipped_ensemble_is_unfitted():
+    from sklearn.base import clone
+
+    copy = clone(load_model("ensemble"))
+    assert set(copy.members) == {"transformer", "tfidf"}
+    with pytest.raises(NotFittedError):
+        copy.predict(["a text"])
 
 
 def test_shipped_ensemble_is_the_default_and_labels_known_sentences():

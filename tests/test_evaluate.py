@@ -115,3 +115,18 @@ def test_score_plot_is_written(tmp_path):
     plot_scores(result, tmp_path / "scores.png")
     assert (tmp_path / "scores.png").read_bytes()[:4] == b"\x89PNG"
     assert "confidences" not in result.to_dict()
+
+
+def test_macro_f1_averages_over_gold_and_predicted_labels():
+    from sklearn.metrics import f1_score
+
+    from stancekit.evaluate import macro_f1
+
+    gold, predicted = ["a", "a", "b", "b"], ["a", "c", "b", "b"]
+    # a: F1 2/3, b: F1 1, c (predicted only): F1 0; a label in neither list does not count
+    assert macro_f1(gold, predicted) == pytest.approx((2 / 3 + 1 + 0) / 3)
+    assert macro_f1(gold, predicted) == pytest.approx(f1_score(gold, predicted, average="macro"))
+    assert macro_f1(gold, predicted) < f1_score(gold, predicted, labels=["a", "b"], average="macro")
+    assert macro_f1(np.array([0, 1, 1]), np.array([0, 1, 1])) == 1.0
+    assert macro_f1([], []) == 0.0
+    assert task_metrics(gold, predicted, ["a", "b", "c", "d"]).macro_f1 == macro_f1(gold, predicted)

@@ -40,11 +40,70 @@ def tiny(tmp_path_factory):
     return model, TransformerClassifier.load(folder), folder, texts
 
 
-def test_fine_tuning_records_each_epoch_on_dev(tiny):
-    model, _, _, _ = tiny
-    assert [record["epoch"] for record in model.history_][:1] == [1]
-    assert all(0 <= record["dev_macro_f1_mean"] <= 1 for record in model.history_)
-    assert sum(record["best"] for record in model.history_) >= 1
+def fine_tune(texts, targets, validation=None, **params):
+    """A small fp32 model (stored in float32, so training and inference compute the same numbers)."""
+    settings = dict(epochs=2, batch_size=4, trainable_layers=1, max_length=32, learning_rate=1e-3,
+                    head_learning_rate=1e-2, seed=3, precision="fp32", weights_dtype="float32")
+    return TransformerClassifier(**{**settings, **params}).fit(texts, targets, validation=validation, quiet=True)
+
+
+def test_early_stopping_keeps_the_best_epoch_by_the_shared_macro_f1():
+    from stancekit.evaluate import macro_f1
+
+    texts = [t for t, _, _ in TRAIN]
+    labels = np.array([[s, c] for _, s, c in TRAIN], dtype=object)
+    dev = (texts[::3], labels[::3])
+    model = fine_tune(texts, labels, validation=dev, epochs=8, patience=2)
+    history = model.history_
+    means = [record["dev_macro_f1_mean"] for record in history]
+    best_epoch = int(np.argmax(means))
+    # an epoch is "best" when it beats every earlier one; training stops `patience` epochs after the last
+    assert [record["best"] for record in history] == [m > max(means[:i], default=-1) for i, m in enumerate(means)]
+    assert len(history) == min(8, best_epoch + 1 + 2)
+    # the kept weights are the best epoch's, and its recorded score is evaluate.macro_f1 of their predictions
+    predicted = model.predict(dev[0])
+    for column, task in enumerate(("stance", "claim_type")):
+        assert history[best_epoch][f"dev_macro_f1_{task}"] == pytest.approx(
+            macro_f1(dev[1][:, column], predicted[:, column]))
+
+
+def test_one_hot_targets_train_the_same_model_as_labels():
+    texts = [t for t, _, _ in TRAIN]
+    labels = np.array([[s, c] for _, s, c in TRAIN], dtype=object)
+    one_hot = [(labels[:, [column]] == classes).astype(np.float32)
+               for column, classes in enumerate(TransformerClassifier().classes_)]
+    from_labels = fine_tune(texts, labels, validation=(texts[:6], labels[:6]))
+    from_targets = fine_tune(texts, one_hot, validation=(texts[:6], [t[:6] for t in one_hot]))
+    assert (from_labels.predict(texts) == from_targets.predict(texts)).all()
+    for a, b in zip(from_labels.predict_proba(texts), from_targets.predict_proba(texts)):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_soft_targets_train():
+    """Distillation: the student learns the labels its soft targets favour."""
+    texts = [t for t, _, _ in TRAIN]
+    rng = np.random.default_rng(0)
+    classes = TransformerClassifier().classes_
+    favoured = [rng.integers(len(c), size=len(texts)) for c in classes]
+    soft = [np.full((len(texts), len(c)), 0.3 / (len(c) - 1)) for c in classes]
+    for targets, index in zip(soft, favoured):
+        targets[np.arange(len(texts)), index] = 0.7
+    student = fine_tune(texts, soft, epochs=6)
+    losses = [record["loss"] for record in student.history_]
+    assert losses[-1] < losses[0] - 0.5  # the floor, the targets' entropy, is about 2.1
+    for column, (c, index) in enumerate(zip(classes, favoured)):
+        assert (student.predict(texts)[:, column] == c[index]).mean() >= 0.9
+
+
+def test_clone_and_not_fitted(tiny):
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    _, loaded, _, _ = tiny
+    copy = clone(loaded)
+    assert copy.get_params() == loaded.get_params()
+    with pytest.raises(NotFittedError):
+        copy.predict_proba(["a text"])
 
 
 def test_save_load_gives_identical_probabilities(tiny):
@@ -71,7 +130,7 @@ def test_truncation_is_counted(tiny):
     _, loaded, _, _ = tiny
     texts = ["The protests continue in Tehran. " * 40, "A short sentence.", "",
              "The strike spreads. " * 5000]  # the last one is long enough to be cut before tokenizing
-    scores = loaded.score(texts)
+    scores = loaded.predict_scores(texts)
     assert scores.truncated.tolist() == [True, False, False, True]
     assert all(np.isfinite(p).all() for p in scores.probabilities)
 
@@ -124,10 +183,24 @@ def test_shipped_model_loads_offline_and_labels_known_sentences():
 
 
 def test_validation_set_calibrates_a_temperature_per_task(tiny):
+    """The temperature minimises the dev log-loss and is what predict_proba divides the logits by."""
+    from stancekit.classifiers.calibration import softmax
+
     model, loaded, _, texts = tiny
-    assert set(model.temperature_) == {"stance", "claim_type"}
-    assert all(t > 0 for t in model.temperature_.values())
     assert loaded.temperature_ == pytest.approx(model.temperature_)
-    logits, _ = loaded.logits(texts)
-    for task, (task_logits, probabilities) in enumerate(zip(logits, loaded.predict_proba(texts))):
-        assert (task_logits.argmax(axis=1) == probabilities.argmax(axis=1)).all()
+    dev_texts = texts[:6]  # the fixture's validation set
+    dev_labels = [[s, c] for _, s, c in TRAIN[:6]]
+    logits, _ = model.logits(dev_texts)
+    for column, (task, classes) in enumerate(zip(("stance", "claim_type"), model.classes_)):
+        gold = np.array([list(classes).index(row[column]) for row in dev_labels])
+
+        def log_loss(temperature):
+            return -np.log(softmax(logits[column] / temperature)[np.arange(len(gold)), gold] + 1e-12).mean()
+
+        temperature = model.temperature_[task]
+        assert temperature != pytest.approx(1.0)
+        for other in (temperature * 0.8, temperature * 1.25, 1.0):
+            assert log_loss(temperature) <= log_loss(other) + 1e-6
+    for task, (task_logits, probabilities) in enumerate(zip(loaded.logits(texts)[0], loaded.predict_proba(texts))):
+        expected = softmax(task_logits / loaded.temperature_[("stance", "claim_type")[task]])
+        np.testing.assert_allclose(probabilities, expected, atol=1e-6)

@@ -1,9 +1,17 @@
-"""The small interface every stancekit model meets, in the style of scikit-learn estimators.
+"""The interface every stancekit model meets: a scikit-learn estimator with two outputs.
 
 A model predicts two labels per text (``stance`` and ``claim_type``), like a
 multi-output scikit-learn classifier: ``predict`` returns an ``(n, 2)`` array of
 label names and ``predict_proba`` a list of two ``(n, n_labels)`` arrays whose
-columns follow ``classes_``.
+columns follow ``classes_``. Models are ``sklearn.base.BaseEstimator`` subclasses:
+``get_params``, ``set_params``, ``clone`` and ``check_is_fitted`` work, constructor
+parameters are never changed by ``fit`` (learned values end in ``_``), and an
+unfitted model raises ``sklearn.exceptions.NotFittedError``.
+
+Targets: ``fit`` takes either labels, an ``(n, 2)`` array of (stance, claim_type)
+names, or probabilities, a list of one ``(n, n_labels)`` array per task with columns in
+``classes_`` order (the format of ``predict_proba``), for distillation or label
+smoothing. Both reach the models as per-task probability arrays (labels one-hot).
 """
 
 from __future__ import annotations
@@ -16,10 +24,19 @@ from pathlib import Path
 from typing import ClassVar, Sequence
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
+from ..artifacts import (CARD_FILE, CONFIG_FILE, is_model_folder, model_digest, read_config, write_json,
+                         write_manifest)
+from ..errors import ModelError
 from ..files import current_umask
-from ..artifacts import CARD_FILE, CONFIG_FILE, read_config, write_json, write_manifest
 from ..labels import TASKS, get_scheme
+
+_ROW_SUM_TOLERANCE = 1e-5
+
+Validation = tuple[list[str], list[np.ndarray]]
+"""Held-out texts and their per-task target probabilities."""
 
 
 @dataclass
@@ -54,11 +71,50 @@ def labels_matrix(Y) -> np.ndarray:
     return Y
 
 
-class TextClassifier(ABC):
+def _is_probabilities(Y) -> bool:
+    return (isinstance(Y, (list, tuple)) and len(Y) == len(TASKS)
+            and all(np.ndim(task_targets) == 2 for task_targets in Y))
+
+
+def target_probabilities(Y, n_texts: int) -> list[np.ndarray]:
+    """Per-task ``(n, n_labels)`` float64 target probabilities from labels (one-hot) or probabilities.
+
+    Raises ValueError for a wrong number of rows or columns, negative or non-finite
+    values, or rows that do not sum to 1.
+    """
+    scheme = get_scheme()
+    if not _is_probabilities(Y):
+        Y = labels_matrix(Y)
+        if len(Y) != n_texts:
+            raise ValueError(f"Y has {len(Y)} rows for {n_texts} texts")
+        return [(Y[:, [column]] == np.array(scheme.labels(task), dtype=object)).astype(np.float64)
+                for column, task in enumerate(TASKS)]
+    targets = []
+    for task, task_targets in zip(TASKS, Y):
+        task_targets = np.asarray(task_targets, dtype=np.float64)
+        expected = (n_texts, len(scheme.labels(task)))
+        if task_targets.shape != expected:
+            raise ValueError(f"{task} target probabilities must have shape {expected} (one column per "
+                             f"label, in classes_ order), got {task_targets.shape}")
+        if not np.isfinite(task_targets).all() or (task_targets < 0).any():
+            raise ValueError(f"{task} target probabilities must be finite and non-negative")
+        sums = task_targets.sum(axis=1)
+        wrong = np.flatnonzero(np.abs(sums - 1) > _ROW_SUM_TOLERANCE)
+        if len(wrong):
+            raise ValueError(f"{task} target probabilities must sum to 1 in every row; "
+                             f"row {wrong[0]} sums to {sums[wrong[0]]:.6g}")
+        targets.append(task_targets)
+    return targets
+
+
+class TextClassifier(ClassifierMixin, BaseEstimator, ABC):
     """Base class of stancekit models: predicts a stance and a claim type for each text.
 
-    Subclasses set ``kind``, implement ``fit``, ``score``, ``_settings``, ``_save_weights``
-    and ``_from_saved``; this class supplies prediction, saving and loading.
+    Subclasses set ``kind``, implement ``_fit``, ``_predict_scores``, ``_save_state``
+    and ``_from_saved``; this class supplies target checking, prediction, saving and
+    loading. Every constructor parameter is stored under its own name, unchanged. A
+    loaded model knows its folder (``loaded_from_``) and the SHA-256 of the folder's
+    manifest (``manifest_sha256_``); fitting it again forgets both.
     """
 
     kind: ClassVar[str]
@@ -75,31 +131,58 @@ class TextClassifier(ABC):
     def scheme_version(self) -> str:
         return get_scheme().version
 
-    @abstractmethod
     def fit(self, X: Sequence[str], Y, validation: tuple[Sequence[str], object] | None = None,
             quiet: bool = False) -> "TextClassifier":
-        """Learn from texts ``X`` and their ``(n, 2)`` labels ``Y``; returns self.
+        """Learn from texts ``X`` and their targets ``Y`` (labels or probabilities); returns self.
 
         ``validation`` is an optional ``(X_dev, Y_dev)`` pair used for model selection
-        (hyper-parameters, early stopping), never for fitting weights. ``quiet`` turns
-        progress output off.
+        (hyper-parameters, early stopping, calibration), never for fitting weights.
+        ``quiet`` turns progress output off.
         """
+        texts = check_texts(X)
+        targets = target_probabilities(Y, len(texts))
+        if validation is not None:
+            dev_texts = check_texts(validation[0])
+            validation = (dev_texts, target_probabilities(validation[1], len(dev_texts)))
+        self._forget_folder()
+        return self._fit(texts, targets, validation, quiet)
+
+    def _forget_folder(self) -> None:
+        """Drop the record of the folder a model was loaded from (it is being refitted)."""
+        self.__dict__.pop("loaded_from_", None)
+        self.__dict__.pop("manifest_sha256_", None)
 
     @abstractmethod
-    def score(self, X: Sequence[str]) -> Scores:
-        """Return label probabilities for ``X`` and which texts were truncated."""
+    def _fit(self, texts: list[str], targets: list[np.ndarray], validation: Validation | None,
+             quiet: bool) -> "TextClassifier":
+        """Fit on checked texts and per-task target probabilities; returns self."""
 
     def predict_scores(self, X: Sequence[str]) -> Scores:
         """Return label probabilities for ``X`` and which texts were truncated."""
-        return self.score(X)
+        check_is_fitted(self)
+        return self._predict_scores(check_texts(X))
+
+    @abstractmethod
+    def _predict_scores(self, texts: list[str]) -> Scores:
+        """``predict_scores`` for a fitted model and checked texts."""
 
     def predict_proba(self, X: Sequence[str]) -> list[np.ndarray]:
         """Return ``[stance_probabilities, claim_type_probabilities]`` for ``X``."""
-        return self.score(X).probabilities
+        return self.predict_scores(X).probabilities
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         """Return an ``(n, 2)`` array of (stance, claim_type) label names for ``X``."""
         return self.labels_from(self.predict_proba(X))
+
+    def score(self, X: Sequence[str], y, sample_weight=None) -> float:
+        """The share of texts whose stance and claim type are both predicted right.
+
+        Subset accuracy, as scikit-learn scores multi-output classifiers; ``y`` takes
+        labels or probabilities (scored by their most probable label).
+        """
+        texts = check_texts(X)
+        gold = self.labels_from(target_probabilities(y, len(texts)))
+        return float(np.average((self.predict(texts) == gold).all(axis=1), weights=sample_weight))
 
     def labels_from(self, probabilities: list[np.ndarray]) -> np.ndarray:
         """The ``(n, 2)`` array of most probable (stance, claim_type) labels of ``predict_proba`` output."""
@@ -111,44 +194,56 @@ class TextClassifier(ABC):
         settings = ", ".join(f"{key}={value}" for key, value in self._settings().items())
         return f"{type(self).__name__} with {settings}."
 
-    @abstractmethod
     def _settings(self) -> dict:
-        """The constructor parameters needed to rebuild this model, as JSON-able values."""
+        """The constructor parameters but ``name`` and ``version`` (stored beside them), as JSON values."""
+        return {key: list(value) if isinstance(value, tuple) else value
+                for key, value in self.get_params(deep=False).items() if key not in ("name", "version")}
+
+    @classmethod
+    def _from_settings(cls, settings: dict, config: dict, **params) -> "TextClassifier":
+        """An unfitted model with the saved ``settings`` (JSON arrays back to tuples) and ``params``."""
+        restored = {key: tuple(value) if isinstance(value, list) else value for key, value in settings.items()}
+        return cls(**restored, **params, name=config["name"], version=config["version"])
 
     @abstractmethod
-    def _save_weights(self, folder: Path) -> None:
-        """Write the learned state into ``folder`` in safe formats."""
+    def _save_state(self, folder: Path) -> dict:
+        """Write the learned state into ``folder`` in safe formats; return the small learned
+        values (JSON-able) that ``save`` stores in the config under ``fitted``."""
 
     @classmethod
     @abstractmethod
     def _from_saved(cls, folder: Path, config: dict) -> "TextClassifier":
         """Rebuild a fitted model from a verified folder and its config."""
 
-    def save(self, folder: str | Path, card: str | None = None, extra: dict | None = None) -> Path:
-        """Save the fitted model to ``folder`` (replaced whole), with a model card and manifest.
+    def save(self, folder: str | Path, card: str | None = None, extra: dict | None = None,
+             overwrite: bool = False) -> Path:
+        """Save the fitted model to ``folder``, with a model card and manifest.
 
-        ``extra`` is stored in the config (e.g. held-out scores). The folder is written
-        beside its destination and renamed into place, so it is never left half written.
+        ``folder`` must be new or empty, or hold a saved model and ``overwrite`` be true;
+        any other existing folder is refused and left untouched. ``extra`` is stored in
+        the config (e.g. held-out scores). The model is written beside its destination
+        and renamed into place, so a folder is never left half written.
         """
+        check_is_fitted(self)
         folder = Path(folder)
+        check_destination(folder, overwrite)
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         try:
-            config = {"kind": self.kind, "name": self.name, "version": self.version,
-                      "scheme_version": self.scheme_version,
-                      "labels": {task: list(c) for task, c in zip(TASKS, self.classes_)},
-                      "settings": self._settings(), **(extra or {})}
-            write_json(staging / CONFIG_FILE, config)
-            self._save_weights(staging)
+            fitted = self._save_state(staging)
+            write_json(staging / CONFIG_FILE,
+                       {"kind": self.kind, "name": self.name, "version": self.version,
+                        "scheme_version": self.scheme_version,
+                        "labels": {task: list(c) for task, c in zip(TASKS, self.classes_)},
+                        "settings": self._settings(), **({"fitted": fitted} if fitted else {}),
+                        **(extra or {})})
             if card is not None:
                 (staging / CARD_FILE).write_text(card, encoding="utf-8")
             for path in staging.rglob("*"):
                 path.chmod((0o777 if path.is_dir() else 0o666) & ~current_umask())
             write_manifest(staging)
             staging.chmod(0o777 & ~current_umask())
-            if folder.exists():
-                shutil.rmtree(folder)
-            staging.rename(folder)
+            _replace(folder, staging)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -159,4 +254,40 @@ class TextClassifier(ABC):
         """Load a model saved by ``save``, after verifying its checksums and label scheme."""
         folder = Path(folder)
         config = read_config(folder, expected_kind=cls.kind)
-        return cls._from_saved(folder, config)
+        model = cls._from_saved(folder, config)
+        model.loaded_from_ = folder.resolve()
+        model.manifest_sha256_ = model_digest(folder)
+        return model
+
+
+def check_destination(folder: Path, overwrite: bool) -> None:
+    """Raise ModelError unless ``save`` may write to ``folder``: new, empty, or a model with ``overwrite``.
+
+    A folder that exists and is not a model folder is always refused, so its files are never deleted.
+    """
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise ModelError(f"{folder}: exists and is not a folder; choose another output folder")
+    if is_model_folder(folder):
+        if not overwrite:
+            raise ModelError(f"{folder}: already holds a model; pass overwrite=True "
+                             "('stancekit train --overwrite') to replace it")
+    elif any(folder.iterdir()):
+        raise ModelError(f"{folder}: exists and is not a stancekit model folder; choose a new or "
+                         "empty folder (a folder that is not a model is never replaced)")
+
+
+def _replace(folder: Path, staging: Path) -> None:
+    """Move ``staging`` to ``folder``, replacing what is there only once the new folder is in place."""
+    if not folder.exists():
+        staging.rename(folder)
+        return
+    retired = staging.with_name(staging.name + ".old")
+    folder.rename(retired)
+    try:
+        staging.rename(folder)
+    except BaseException:
+        retired.rename(folder)
+        raise
+    shutil.rmtree(retired)

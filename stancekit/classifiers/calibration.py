@@ -12,19 +12,18 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return (scores / scores.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def fit_temperature(logits: np.ndarray, gold, classes) -> float:
-    """The temperature ``T`` that minimises the log-loss of ``softmax(logits / T)`` on ``gold``.
+def fit_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
+    """The temperature ``T`` that minimises the cross-entropy of ``softmax(logits / T)`` against
+    ``targets``, an ``(n, k)`` array of target probabilities (one-hot for labels).
 
     Dividing by one scalar never changes which label is predicted; it only makes the
     probabilities match how often the predictions are right.
     """
     from scipy.optimize import minimize_scalar
 
-    index = {label: i for i, label in enumerate(classes)}
     logits = np.asarray(logits, dtype=np.float64)
-    rows, columns = np.arange(len(gold)), np.array([index[g] for g in gold])
 
     def log_loss(temperature: float) -> float:
-        return float(-np.log(softmax(logits / temperature)[rows, columns] + 1e-12).mean())
+        return float(-(targets * np.log(softmax(logits / temperature) + 1e-12)).sum(axis=1).mean())
 
     return float(minimize_scalar(log_loss, bounds=(0.05, 20.0), method="bounded").x)

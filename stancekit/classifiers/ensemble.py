@@ -2,88 +2,103 @@
 
 The shipped ensemble combines the fine-tuned transformer (which reads meaning and
 context) with the TF-IDF model (which keys on words and spelling). The weights and one
-calibration temperature per task are chosen on the dev split; each member is saved,
-whole, in a sub-folder, so an ensemble folder is self-contained.
+calibration temperature per task are chosen on the dev split.
+
+Members are referred to, never copied: the ensemble's config names each member, by
+shipped model name or by a folder path relative to the ensemble, with the SHA-256 of
+the member's manifest. Loading goes through the registry's cache, so a model used
+alone and in an ensemble is in memory once, and refuses a member whose manifest no
+longer matches. Members that are not shipped models (those trained with the
+ensemble, for instance) are saved in ``members/NAME/`` inside the ensemble's folder.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from sklearn.base import clone
+from sklearn.utils.validation import check_is_fitted
 
+from ..artifacts import model_digest
 from ..errors import ModelError
+from ..evaluate import macro_f1
 from ..labels import TASKS
-from .base import Scores, TextClassifier, check_texts, labels_matrix
+from ..registry import ensemble_member_kinds, load_model, make_model, resolve, shipped_name
+from .base import Scores, TextClassifier, Validation, check_texts, target_probabilities
 from .calibration import fit_temperature, softmax
 
-_STATE_FILE = "ensemble.json"
 _MEMBERS_FOLDER = "members"
 
 
 class EnsembleClassifier(TextClassifier):
     """Combine member models: ``log p = sum(weight_m * log p_m)``, renormalised, over a temperature.
 
-    ``members`` maps a name to an (unfitted or fitted) model; by default a TF-IDF model and a
-    transformer. ``fit`` fits every member on the training data, then ``combine`` chooses
-    the members' weights (the transformer's weight from ``weight_grid``, the rest sharing
-    what is left equally) by dev mean macro-F1 and fits the temperatures on dev.
+    ``members`` maps a name to a model; by default one model of each kind that
+    ``registry.MODEL_KINDS`` marks as an ensemble member (seeded with ``seed``). ``fit``
+    fits a clone of every member on the training data (``members_``), then chooses the
+    weights (the first member's from ``weight_grid``, the others sharing what is left
+    equally) by dev mean macro-F1 and fits the temperatures on dev. ``combine`` does the
+    choosing alone, for members that are already fitted.
     """
 
     kind = "ensemble"
 
     def __init__(self, *, members: dict[str, TextClassifier] | None = None,
-                 weight_grid: tuple[float, ...] = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
+                 weight_grid: tuple[float, ...] = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8), seed: int = 13,
                  name: str = "ensemble", version: str = "1.0.0") -> None:
         self.members = members
-        self.weight_grid = tuple(weight_grid)
+        self.weight_grid = weight_grid
+        self.seed = seed
         self.name = name
         self.version = version
 
-    def _members(self) -> dict[str, TextClassifier]:
-        if self.members is None:
-            from .tfidf import TfidfClassifier
-            from .transformer import TransformerClassifier
+    def _initial_members(self) -> dict[str, TextClassifier]:
+        if self.members is not None:
+            return self.members
+        return {kind: make_model(kind, seed=self.seed) for kind in ensemble_member_kinds()}
 
-            self.members = {"transformer": TransformerClassifier(), "tfidf": TfidfClassifier()}
-        return self.members
-
-    def fit(self, X: Sequence[str], Y, validation: tuple[Sequence[str], object] | None = None,
-            quiet: bool = False) -> "EnsembleClassifier":
-        """Fit every member, then choose weights and temperatures (needs ``validation``)."""
+    def _fit(self, texts: list[str], targets: list[np.ndarray], validation: Validation | None,
+             quiet: bool) -> "EnsembleClassifier":
+        """Fit a clone of every member, then choose weights and temperatures (needs ``validation``)."""
         if validation is None:
             raise ValueError("an ensemble needs a validation set to choose its weights")
-        for member in self._members().values():
-            member.fit(X, Y, validation=validation, quiet=quiet)
-        return self.combine(*validation)
+        self.members_ = {name: clone(member).fit(texts, targets, validation=validation, quiet=quiet)
+                         for name, member in self._initial_members().items()}
+        return self._choose(*validation)
 
     def combine(self, X_dev: Sequence[str], Y_dev) -> "EnsembleClassifier":
-        """Choose the weights and temperatures on held-out data, with the members as they are."""
-        from sklearn.metrics import f1_score
+        """Choose the weights and temperatures on held-out data, with the fitted ``members`` as they are."""
+        if self.members is None:
+            raise ValueError("combine() needs fitted members: pass members={name: model}")
+        for member in self.members.values():
+            check_is_fitted(member)
+        texts = check_texts(X_dev)
+        targets = target_probabilities(Y_dev, len(texts))
+        self._forget_folder()
+        self.members_ = dict(self.members)
+        return self._choose(texts, targets)
 
-        texts, Y_dev = check_texts(X_dev), labels_matrix(Y_dev)
-        members = self._members()
-        log_probabilities = {name: _log(member.score(texts)) for name, member in members.items()}
+    def _choose(self, texts: list[str], targets: list[np.ndarray]) -> "EnsembleClassifier":
+        gold = self.labels_from(targets)
+        log_probabilities = {name: _log(member.predict_scores(texts)) for name, member in self.members_.items()}
         best = None
-        for weights in self._candidate_weights(list(members)):
+        for weights in self._candidate_weights(list(self.members_)):
             logits = self._combined(log_probabilities, weights)
             predicted = self.labels_from(logits)  # the argmax of the logits is that of the probabilities
-            f1 = np.mean([f1_score(Y_dev[:, column], predicted[:, column], average="macro", zero_division=0)
-                          for column in range(len(TASKS))])
+            f1 = np.mean([macro_f1(gold[:, column], predicted[:, column]) for column in range(len(TASKS))])
             if best is None or f1 > best[0]:
                 best = (f1, weights, logits)
         _, self.weights_, logits = best
-        self.temperature_ = {task: fit_temperature(logits[column], Y_dev[:, column], classes)
-                             for column, (task, classes) in enumerate(zip(TASKS, self.classes_))}
+        self.temperature_ = {task: fit_temperature(task_logits, task_targets)
+                             for task, task_logits, task_targets in zip(TASKS, logits, targets)}
         return self
 
     def _candidate_weights(self, names: list[str]) -> list[dict[str, float]]:
         if len(names) == 1:
             return [{names[0]: 1.0}]
-        lead = "transformer" if "transformer" in names else names[0]
-        rest = [name for name in names if name != lead]
+        lead, rest = names[0], names[1:]
         return [{lead: w, **{name: (1 - w) / len(rest) for name in rest}} for w in self.weight_grid]
 
     @staticmethod
@@ -91,12 +106,9 @@ class EnsembleClassifier(TextClassifier):
         return [sum(weights[name] * log_probabilities[name][task] for name in weights)
                 for task in range(len(TASKS))]
 
-    def score(self, X: Sequence[str]) -> Scores:
+    def _predict_scores(self, texts: list[str]) -> Scores:
         """Probabilities from the members' weighted log-probabilities, over each task's temperature."""
-        if not hasattr(self, "weights_"):
-            raise ModelError("this EnsembleClassifier is not fitted; call fit(), combine() or load()")
-        texts = check_texts(X)
-        member_scores = {name: self.members[name].score(texts) for name in self.weights_}
+        member_scores = {name: self.members_[name].predict_scores(texts) for name in self.weights_}
         log_probabilities = {name: _log(scores) for name, scores in member_scores.items()}
         logits = self._combined(log_probabilities, self.weights_)
         truncated = np.logical_or.reduce([s.truncated for s in member_scores.values()]) \
@@ -107,42 +119,61 @@ class EnsembleClassifier(TextClassifier):
     def describe(self) -> str:
         """The members, their weights and the temperatures, for the model card."""
         parts = ", ".join(f"{name} ({member.kind} {member.version}) weight {self.weights_[name]:.2f}"
-                          for name, member in self.members.items())
+                          for name, member in self.members_.items())
         return ("A weighted geometric mean of the members' probabilities, renormalised, with one "
                 "temperature per task (" + ", ".join(f"{t} {v:.2f}" for t, v in self.temperature_.items())
                 + "); weights and temperatures chosen on dev. Members: " + parts
                 + ".\n\nMember models:\n\n" + "\n\n".join(f"- {name}: {member.describe()}"
-                                                         for name, member in self.members.items()))
+                                                         for name, member in self.members_.items()))
 
     def _settings(self) -> dict:
-        return {"weight_grid": list(self.weight_grid)}
+        return {key: value for key, value in super()._settings().items() if key != "members"}
 
-    def _save_weights(self, folder: Path) -> None:
-        for name, member in self.members.items():
-            member.save(folder / _MEMBERS_FOLDER / name,
+    def _save_state(self, folder: Path) -> dict:
+        """Refer to shipped members by name; save the others in ``members/NAME/`` and refer to that."""
+        references = {}
+        for name, member in self.members_.items():
+            shipped = shipped_name(member.loaded_from_) if hasattr(member, "loaded_from_") else None
+            if shipped is not None:
+                references[name] = {"name": shipped, "sha256": member.manifest_sha256_}
+                continue
+            relative = f"{_MEMBERS_FOLDER}/{name}"
+            member.save(folder / relative,
                         card=f"# Member `{name}` of the ensemble `{self.name}`\n\nSee the ensemble's "
                              "MODEL_CARD.md two folders up for its training data and scores.\n")
-        (folder / _STATE_FILE).write_text(json.dumps({"weights": self.weights_, "temperature": self.temperature_},
-                                                     indent=2) + "\n", encoding="utf-8")
+            references[name] = {"path": relative, "sha256": model_digest(folder / relative)}
+        return {"members": references, "weights": self.weights_, "temperature": self.temperature_}
 
     @classmethod
     def _from_saved(cls, folder: Path, config: dict) -> "EnsembleClassifier":
-        from ..artifacts import model_kind
-        from ..registry import classifier_class
-
         try:
-            state = json.loads((folder / _STATE_FILE).read_text(encoding="utf-8"))
-            weights, temperature = state["weights"], state["temperature"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelError(f"{folder / _STATE_FILE}: unreadable ensemble state ({exc})") from None
-        members = {}
-        for name in weights:
-            member_folder = folder / _MEMBERS_FOLDER / name
-            members[name] = classifier_class(model_kind(member_folder)).load(member_folder)
-        model = cls(members=members, **config["settings"], name=config["name"], version=config["version"])
-        model.weights_ = {name: float(w) for name, w in weights.items()}
-        model.temperature_ = {task: float(temperature[task]) for task in TASKS}
+            fitted = config["fitted"]
+            weights = {name: float(w) for name, w in fitted["weights"].items()}
+            temperature = {task: float(fitted["temperature"][task]) for task in TASKS}
+            references = {name: (fitted["members"][name]["sha256"],
+                                 fitted["members"][name].get("name") or folder / fitted["members"][name]["path"])
+                          for name in weights}
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ModelError(f"{folder}: unreadable ensemble state in its config ({exc!r})") from None
+        members = {name: _load_member(folder, name, target, sha256) for name, (sha256, target) in references.items()}
+        model = cls._from_settings(config["settings"], config, members=members)
+        model.members_ = members
+        model.weights_ = weights
+        model.temperature_ = temperature
         return model
+
+
+def _load_member(folder: Path, name: str, target: str | Path, sha256: str) -> TextClassifier:
+    """Load a member (a shipped model name or a folder) through the registry's cache; check its manifest hash."""
+    try:
+        member = load_model(resolve(target))
+    except ModelError as exc:
+        raise ModelError(f"{folder}: ensemble member {name!r}: {exc}") from None
+    if member.manifest_sha256_ != sha256:
+        raise ModelError(f"{folder}: ensemble member {name!r} ({target}) has changed since the ensemble was "
+                         f"saved: expected manifest SHA-256 {sha256}, found {member.manifest_sha256_}; "
+                         "retrain the ensemble ('stancekit train --model ensemble') or restore the member")
+    return member
 
 
 def _log(scores: Scores) -> list[np.ndarray]:

@@ -7,12 +7,13 @@ never as a pickle; prediction is hashing, a sparse matrix product and a softmax.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
+from ..errors import ModelError
+from ..evaluate import macro_f1
 from ..labels import TASKS
-from .base import Scores, TextClassifier, check_texts, labels_matrix
+from .base import Scores, TextClassifier, Validation
 from .calibration import fit_temperature, softmax
 from .hashed_ngrams import HashedCharNgramVectorizer, HashedWordNgramVectorizer
 
@@ -24,26 +25,28 @@ class TfidfClassifier(TextClassifier):
 
     Parameters are explicit and stored with the model; ``fit`` learns the vocabularies,
     IDF weights and one multinomial logistic regression per task, with balanced class
-    weights. Given a validation set, ``fit`` picks each task's regularisation ``C``
-    from ``C_grid`` by validation macro-F1 (and stores the choice in ``C``), then
-    calibrates the probabilities with one temperature per task that minimises the
-    validation log-loss (``temperature_``; 1 without a validation set). Texts longer
-    than ``max_chars`` are cut to it (and reported as truncated).
+    weights. Given a validation set, ``fit`` picks each task's regularisation from
+    ``C_grid`` by validation macro-F1 (``C_``, per task; without one, ``C`` for every
+    task), then calibrates the probabilities with one temperature per task that
+    minimises the validation log-loss (``temperature_``; 1 without a validation set).
+    Probability targets train each regression on every (text, label) pair weighted by
+    its probability, so one-hot targets give exactly the model trained on labels.
+    Texts longer than ``max_chars`` are cut to it (and reported as truncated).
     """
 
     kind = "tfidf"
 
     def __init__(self, *, word_ngram_range: tuple[int, int] = (1, 2),
                  char_ngram_range: tuple[int, int] = (2, 5), min_df: int = 2,
-                 C: float | dict[str, float] = 10.0, C_grid: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 100.0),
+                 C: float = 10.0, C_grid: tuple[float, ...] = (1.0, 3.0, 10.0, 30.0, 100.0),
                  class_weight: str | None = "balanced",
                  max_iter: int = 3000, max_chars: int = 5000, name: str = "tfidf",
                  version: str = "1.0.0") -> None:
-        self.word_ngram_range = tuple(word_ngram_range)
-        self.char_ngram_range = tuple(char_ngram_range)
+        self.word_ngram_range = word_ngram_range
+        self.char_ngram_range = char_ngram_range
         self.min_df = min_df
         self.C = C
-        self.C_grid = tuple(C_grid)
+        self.C_grid = C_grid
         self.class_weight = class_weight
         self.max_iter = max_iter
         self.max_chars = max_chars
@@ -54,56 +57,50 @@ class TfidfClassifier(TextClassifier):
         return {"word": HashedWordNgramVectorizer(self.word_ngram_range, min_df=self.min_df),
                 "char": HashedCharNgramVectorizer(self.char_ngram_range, min_df=self.min_df)}
 
-    def _task_C(self, task: str) -> float:
-        return self.C[task] if isinstance(self.C, dict) else self.C
-
     def _cut(self, texts: list[str]) -> tuple[list[str], np.ndarray]:
         truncated = np.array([len(t) > self.max_chars for t in texts], dtype=bool)
         if truncated.any():
             texts = [t[: self.max_chars] for t in texts]
         return texts, truncated
 
-    def fit(self, X: Sequence[str], Y, validation: tuple[Sequence[str], object] | None = None,
-            quiet: bool = False) -> "TfidfClassifier":
+    def _fit(self, texts: list[str], targets: list[np.ndarray], validation: Validation | None,
+             quiet: bool) -> "TfidfClassifier":
         """Learn vocabularies, IDF weights and the two logistic regressions (see the class doc)."""
-        from sklearn.metrics import f1_score
-
-        texts, _ = self._cut(check_texts(X))
-        Y = labels_matrix(Y)
+        texts, _ = self._cut(texts)
         self.vectorizers_ = self._vectorizers()
         for vectorizer in self.vectorizers_.values():
             vectorizer.fit(texts)
         features = self._features(texts)
         if validation is not None:
-            dev_features = self._features(self._cut(check_texts(validation[0]))[0])
-            Y_dev = labels_matrix(validation[1])
-        chosen, self.coef_, self.intercept_, self.temperature_ = {}, {}, {}, {}
+            dev_features = self._features(self._cut(validation[0])[0])
+            dev_targets = validation[1]
+        self.C_, self.coef_, self.intercept_, self.temperature_ = {}, {}, {}, {}
         for column, (task, classes) in enumerate(zip(TASKS, self.classes_)):
-            candidates = self.C_grid if validation is not None else (self._task_C(task),)
+            candidates = self.C_grid if validation is not None else (self.C,)
             best = None
             for C in candidates:
-                coef, intercept = self._fit_task(features, Y[:, column], C, classes)
+                coef, intercept = self._fit_task(features, targets[column], C, classes)
                 if validation is None:
                     best = (0.0, C, coef, intercept)
                     break
-                predicted = classes[(dev_features @ coef.T + intercept).argmax(axis=1)]
-                f1 = f1_score(Y_dev[:, column], predicted, average="macro", zero_division=0)
+                f1 = macro_f1(classes[dev_targets[column].argmax(axis=1)],
+                              classes[(dev_features @ coef.T + intercept).argmax(axis=1)])
                 if best is None or f1 > best[0]:
                     best = (f1, C, coef, intercept)
-            _, chosen[task], self.coef_[task], self.intercept_[task] = best
+            _, self.C_[task], self.coef_[task], self.intercept_[task] = best
             self.temperature_[task] = 1.0 if validation is None else fit_temperature(
-                np.asarray(dev_features @ self.coef_[task].T) + self.intercept_[task],
-                Y_dev[:, column], classes)
-        self.C = chosen
+                np.asarray(dev_features @ self.coef_[task].T) + self.intercept_[task], dev_targets[column])
         return self
 
-    def _fit_task(self, features, y: np.ndarray, C: float, classes: np.ndarray
+    def _fit_task(self, features, targets: np.ndarray, C: float, classes: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray]:
-        """Fit one task's logistic regression; return its weights in the scheme's label order."""
+        """Fit one task's logistic regression on every (text, label) pair with a non-zero target
+        probability, weighted by it; return its weights in the scheme's label order."""
         from sklearn.linear_model import LogisticRegression
 
+        rows, labels = np.nonzero(targets)
         model = LogisticRegression(C=C, class_weight=self.class_weight, max_iter=self.max_iter)
-        model.fit(features, y)
+        model.fit(features[rows], classes[labels], sample_weight=targets[rows, labels])
         order = [list(model.classes_).index(label) if label in model.classes_ else -1
                  for label in classes]
         coef = _rows(model.coef_, order).astype(np.float32)
@@ -115,9 +112,9 @@ class TfidfClassifier(TextClassifier):
 
         return hstack([v.transform(texts) for v in self.vectorizers_.values()], format="csr")
 
-    def score(self, X: Sequence[str]) -> Scores:
-        """Return label probabilities for ``X`` (softmax of the linear scores)."""
-        texts, truncated = self._cut(check_texts(X))
+    def _predict_scores(self, texts: list[str]) -> Scores:
+        """Label probabilities for ``texts`` (softmax of the linear scores over the temperature)."""
+        texts, truncated = self._cut(texts)
         logits = {task: np.tile(self.intercept_[task], (len(texts), 1)) for task in TASKS}
         offset = 0
         for vectorizer in self.vectorizers_.values():
@@ -129,24 +126,17 @@ class TfidfClassifier(TextClassifier):
 
     def describe(self) -> str:
         """Architecture and chosen settings, for the model card."""
-        C = ", ".join(f"{task} {value:g}" for task, value in self.C.items()) if isinstance(self.C, dict) \
-            else f"{self.C:g}"
         return (f"Hashed TF-IDF features of lower-cased word {tuple(self.word_ngram_range)}-grams and "
                 f"character {tuple(self.char_ngram_range)}-grams (kept when seen in at least {self.min_df} "
                 "training texts), and one multinomial logistic regression per label with "
-                f"{self.class_weight or 'no'} class weights; regularisation C ({C}) chosen on dev from "
-                f"{', '.join(f'{c:g}' for c in self.C_grid)}. Probabilities are the regressions' "
-                "softmax outputs divided by a temperature fitted on dev ("
+                f"{self.class_weight or 'no'} class weights; regularisation C ("
+                + ", ".join(f"{task} {value:g}" for task, value in self.C_.items())
+                + f") chosen on dev from {', '.join(f'{c:g}' for c in self.C_grid)}. Probabilities are "
+                "the regressions' softmax outputs divided by a temperature fitted on dev ("
                 + ", ".join(f"{task} {t:.2f}" for task, t in self.temperature_.items())
                 + "). Stored as safetensors arrays and JSON; loads in milliseconds.")
 
-    def _settings(self) -> dict:
-        return {"word_ngram_range": list(self.word_ngram_range),
-                "char_ngram_range": list(self.char_ngram_range), "min_df": self.min_df,
-                "C": self.C, "C_grid": list(self.C_grid), "class_weight": self.class_weight, "max_iter": self.max_iter,
-                "max_chars": self.max_chars}
-
-    def _save_weights(self, folder: Path) -> None:
+    def _save_state(self, folder: Path) -> dict:
         from safetensors.numpy import save_file
 
         tensors = {}
@@ -158,16 +148,21 @@ class TfidfClassifier(TextClassifier):
         tensors.update({f"temperature.{task}": np.array([self.temperature_[task]], dtype=np.float32)
                         for task in TASKS})
         save_file(tensors, str(folder / _WEIGHTS_FILE))
+        return {"C": self.C_}
 
     @classmethod
     def _from_saved(cls, folder: Path, config: dict) -> "TfidfClassifier":
         from safetensors.numpy import load_file
 
-        model = cls(**config["settings"], name=config["name"], version=config["version"])
+        if "C" not in config.get("fitted", {}):
+            raise ModelError(f"{folder}: saved by an older stancekit (its config has no fitted C); "
+                             "retrain it with 'stancekit train --model tfidf'")
+        model = cls._from_settings(config["settings"], config)
         tensors = load_file(str(folder / _WEIGHTS_FILE))
         model.vectorizers_ = model._vectorizers()
         for name, vectorizer in model.vectorizers_.items():
             vectorizer.set_state(tensors[f"buckets.{name}"], tensors[f"idf.{name}"])
+        model.C_ = {task: float(config["fitted"]["C"][task]) for task in TASKS}
         model.coef_ = {task: tensors[f"coef.{task}"] for task in TASKS}
         model.intercept_ = {task: tensors[f"intercept.{task}"] for task in TASKS}
         model.temperature_ = {task: float(tensors[f"temperature.{task}"][0]) for task in TASKS}

