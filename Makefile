@@ -32,13 +32,13 @@ bench-quick: install
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/run.py --quick
 
 train-tfidf: install
-	HF_HUB_OFFLINE=1 $(BIN)/stancekit train --model tfidf --out models/tfidf
+	HF_HUB_OFFLINE=1 $(BIN)/stancekit train --model tfidf --out models/tfidf --overwrite
 
 train-transformer: install
-	HF_HUB_OFFLINE=1 $(BIN)/stancekit train --model transformer --out models/transformer
+	HF_HUB_OFFLINE=1 $(BIN)/stancekit train --model transformer --out models/transformer --overwrite
 
 train-ensemble: install
-	HF_HUB_OFFLINE=1 $(BIN)/stancekit train --model ensemble --out models/ensemble
+	HF_HUB_OFFLINE=1 $(BIN)/stancekit train --model ensemble --members tfidf transformer --out models/ensemble --overwrite
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

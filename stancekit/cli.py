@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--name", help="the model's name, reported with every prediction (default: the kind)")
     train.add_argument("--version", dest="model_version",
                        help="the model's version, reported with every prediction (default: 1.0.0)")
+    train.add_argument("--members", nargs="+", metavar="MODEL",
+                       help="with --model ensemble: combine these trained models (names or folders) on "
+                       "the dev split instead of training new members; the ensemble refers to them")
     train.add_argument("--seed", type=int, default=13, help="random seed (default: 13)")
     train.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="a model parameter, e.g. --param epochs=6 (JSON values)")
@@ -259,7 +262,7 @@ def run_train(args) -> int:
     if args.model_version:
         params["version"] = args.model_version
     result = train(args.kind, data=args.data, splits=args.splits, out=args.out, seed=args.seed,
-                   params=params, quiet=args.quiet, overwrite=args.overwrite)
+                   params=params, quiet=args.quiet, overwrite=args.overwrite, members=args.members)
     sizes = ", ".join(f"{split} {n}" for split, n in result.split_sizes.items())
     print(f"trained {args.kind} in {result.seconds:.0f} s on {sizes} records; saved to {result.folder}")
     for scores in result.scores.values():

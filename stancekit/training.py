@@ -48,7 +48,8 @@ def texts_and_labels(records: Sequence[dict]) -> tuple[list[str], np.ndarray]:
 
 def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Path | None = None,
           out: str | Path | None = None, seed: int = 13, params: dict | None = None,
-          quiet: bool = False, overwrite: bool = False) -> TrainingResult:
+          quiet: bool = False, overwrite: bool = False, members: Sequence[str] | None = None
+          ) -> TrainingResult:
     """Fit a ``kind`` model on the train split, select on dev, score dev and test, and save it.
 
     ``data`` defaults to the shipped corpus and ``splits`` to its shipped split file;
@@ -65,10 +66,12 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
     grouped = split_records(records, read_split_assignment(splits), seed=seed)
     if not grouped["train"]:
         raise ValueError("the train split is empty: give more documents or another split file")
-    model = make_model(kind, seed=seed, **(params or {}))
-    X_train, Y_train = texts_and_labels(grouped["train"])
     validation = texts_and_labels(grouped["dev"]) if grouped["dev"] else None
-    model.fit(X_train, Y_train, validation=validation, quiet=quiet)
+    if members:
+        model = _combined_ensemble(kind, members, validation, seed, params)
+    else:
+        model = make_model(kind, seed=seed, **(params or {}))
+        model.fit(*texts_and_labels(grouped["train"]), validation=validation, quiet=quiet)
     seconds = time.perf_counter() - started
     scores = {split: evaluate_model(model, grouped[split], data=f"{split} split")
               for split in ("dev", "test") if grouped[split]}
@@ -84,6 +87,18 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
                               "seed": seed, "seconds": round(seconds, 1)}}
         folder = model.save(out, card=card, extra=extra, overwrite=overwrite)
     return TrainingResult(model, folder, scores, sizes, seconds)
+
+
+def _combined_ensemble(kind: str, members: Sequence[str], validation, seed: int, params: dict | None):
+    """An ensemble of already trained models (names or folders), combined on the dev split."""
+    from .registry import load_model
+
+    if kind != "ensemble":
+        raise ValueError(f"--members combines trained models into an ensemble, not a {kind} model")
+    if validation is None:
+        raise ValueError("combining members needs a dev split to choose the weights")
+    loaded = {Path(str(name)).name: load_model(name) for name in members}
+    return make_model(kind, seed=seed, members=loaded, **(params or {})).combine(*validation)
 
 
 def model_card(model, scores: dict[str, EvaluationResult], sizes: dict[str, int],

@@ -18,6 +18,7 @@ from stancekit.classifiers.ensemble import EnsembleClassifier
 from stancekit.classifiers.tfidf import TfidfClassifier
 from stancekit.classifiers.transformer import TransformerClassifier
 from stancekit.errors import ModelError
+from stancekit.data import corpus_files
 from stancekit.registry import DEFAULT_MODEL, load_model, resolve
 
 from conftest import TINY_TRAIN
@@ -161,3 +162,16 @@ def test_shipped_ensemble_is_the_default_and_labels_known_sentences():
                             "The meeting will take place in Vienna on Tuesday."])
     assert [list(row) for row in labels] == [["regime", "glorification"], ["opposition", "repression"],
                                              ["neutral", "none"]]
+
+
+def test_train_members_combines_shipped_models_through_the_cli(cli, tmp_path):
+    corpus = [str(p) for p in corpus_files()]
+    process = cli("train", "--model", "ensemble", "--members", "tfidf", "transformer", "--out", "ens",
+                  "--data", *corpus, "--param", "weight_grid=[0.6]")
+    assert process.returncode == 0, process.stderr
+    config = json.loads((tmp_path / "ens" / "config.json").read_text(encoding="utf-8"))
+    assert sorted(config["fitted"]["members"]) == ["tfidf", "transformer"]
+    assert not (tmp_path / "ens" / "members").exists()
+    assert cli("classify", "-", "--model", "ens", stdin="Death to the dictator!\n").returncode == 0
+    process = cli("train", "--model", "tfidf", "--members", "tfidf", "--out", "x", "--data", *corpus)
+    assert process.returncode == 2 and "--members combines trained models into an ensemble" in process.stderr
