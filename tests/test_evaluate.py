@@ -130,3 +130,16 @@ def test_macro_f1_averages_over_gold_and_predicted_labels():
     assert macro_f1(np.array([0, 1, 1]), np.array([0, 1, 1])) == 1.0
     assert macro_f1([], []) == 0.0
     assert task_metrics(gold, predicted, ["a", "b", "c", "d"]).macro_f1 == macro_f1(gold, predicted)
+
+
+def test_document_accuracy_counts_groups_with_every_member_right():
+    from stancekit.evaluate import document_accuracy
+
+    records = [make_record(1, doc_id="g1", stance="regime", claim_type="threat"),
+               make_record(2, doc_id="g1", stance="opposition", claim_type="threat"),
+               make_record(3, doc_id="g2", stance="neutral", claim_type="none"),
+               make_record(4, doc_id="g2", stance="neutral", claim_type="none")]
+    predicted = np.array([["regime", "threat"], ["opposition", "repression"],
+                          ["neutral", "none"], ["regime", "none"]], dtype=object)
+    assert document_accuracy(records, predicted) == {"documents": 2, "stance": 0.5, "claim_type": 0.5,
+                                                     "all": 0.0}
