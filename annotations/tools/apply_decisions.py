@@ -32,7 +32,8 @@ def decisions(paths: list[str]) -> dict[str, tuple[dict, str]]:
                 change["text"] = line["new_text"]
                 change.update({task: line[task] for task in TASKS if task in line})
             elif "final" in line and not line.get("frozen"):
-                change.update({task: line["final"][task] for task in TASKS})
+                change.update({key: line["final"][key] for key in (*TASKS, "secondary_claim_types")
+                               if key in line["final"]})
             if change:
                 changes[line["id"]] = (change, Path(path).name)
     return changes
@@ -45,7 +46,7 @@ def main() -> None:
     frozen = set(json.loads((ANNOTATIONS / "splits.json").read_text(encoding="utf-8")).get("v1_test_documents", []))
     changes = decisions(args.logs)
     applied = skipped = 0
-    for path in sorted((ANNOTATIONS / "corpus").glob("*.jsonl")):
+    for path in sorted([*(ANNOTATIONS / "corpus").glob("*.jsonl"), *(ANNOTATIONS / "contrast").glob("*.jsonl")]):
         records = [record for _, record in iter_jsonl(path)]
         touched = False
         for record in records:
@@ -55,11 +56,14 @@ def main() -> None:
             if record["doc_id"] in frozen and any(record[t] != change.get(t, record[t]) for t in TASKS):
                 skipped += 1
                 continue
-            differences = [f"{key} {record[key]!r} -> {value!r}" if key != "text" else "text reworded"
-                           for key, value in change.items() if record[key] != value]
+            differences = [f"{key} {record.get(key)!r} -> {value!r}" if key != "text" else "text reworded"
+                           for key, value in change.items() if record.get(key) != value]
             if not differences:
                 continue
             record.update(change)
+            if "secondary_claim_types" in record:
+                record["secondary_claim_types"] = [t for t in record["secondary_claim_types"]
+                                                   if t not in (record["claim_type"], "none")]
             note = f"v2 {log}: {'; '.join(differences)}"
             record["notes"] = f"{record['notes']} | {note}" if record.get("notes") else note
             applied += 1
