@@ -44,7 +44,9 @@ def shipped_settings(kind: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["tfidf", "transformer"])
+    parser.add_argument("--fractions", nargs="+", type=float, default=list(FRACTIONS))
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--out", default=str(HERE / "learning_curve.json"))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -59,7 +61,7 @@ def main() -> None:
     points = []
     for kind in args.models:
         settings, config = shipped_settings(kind)
-        for fraction in FRACTIONS:
+        for fraction in args.fractions:
             train = train_documents_subset(grouped["train"], fraction, args.seed)
             started = time.perf_counter()
             if fraction == 1.0 and config.get("training", {}).get("data_sha256") == corpus_hash:
@@ -75,8 +77,8 @@ def main() -> None:
             print(json.dumps(points[-1]), file=sys.stderr, flush=True)
     curve = {"seed": args.seed, "test_records": len(grouped["test"]), "corpus_sha256": corpus_hash,
              "finished": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "points": points}
-    (HERE / "learning_curve.json").write_text(json.dumps(curve, indent=2) + "\n", encoding="utf-8")
-    plot(curve, HERE / "learning_curve.png")
+    Path(args.out).write_text(json.dumps(curve, indent=2) + "\n", encoding="utf-8")
+    plot(curve, Path(args.out).with_suffix(".png"))
 
 
 def plot(curve: dict, path: Path) -> None:

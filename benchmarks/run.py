@@ -85,7 +85,7 @@ def accuracy(quick: bool) -> dict:
         rows[name] = summarise(evaluate_model(model, test, data="test split"))
         if v1_test:
             v1_rows[name] = summarise(evaluate_model(model, v1_test, data="v1 test documents"))
-        contrast_rows[name] = summarise(evaluate_model(model, contrast, data="contrast set"))
+        contrast_rows[name] = summarise(evaluate_model(model, contrast, data="contrast set", by_document=True))
     majority = [Counter(r[task] for r in grouped["train"]).most_common(1)[0][0] for task in TASKS]
     rows["majority class (floor)"] = summarise(evaluate_predictions(
         test, np.array([majority] * len(test), dtype=object), "majority"))

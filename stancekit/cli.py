@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--splits", help="split file (default: the shipped annotations/splits.json)")
     evaluate.add_argument("--seed", type=int, default=13,
                           help="seed that assigns documents missing from the split file (default: 13)")
+    evaluate.add_argument("--by-document", action="store_true",
+                          help="also report the share of documents with every record right (for contrast "
+                          "sets: documents are the minimal groups)")
     evaluate.add_argument("--report", help="write a Markdown report here")
     evaluate.add_argument("--json", help="write all metrics as JSON here")
     evaluate.add_argument("--plot", help="write the confusion matrices as a PNG here")
@@ -226,7 +229,7 @@ def run_evaluate(args) -> int:
         if not records:
             raise InputError(f"no record of {', '.join(args.data)} belongs to the {args.split} split")
     model = load_model(_model_name(args))
-    result = evaluate_model(model, records, data=data_name, quiet=args.quiet)
+    result = evaluate_model(model, records, data=data_name, quiet=args.quiet, by_document=args.by_document)
     print(summary_table(result))
     for task, metrics in result.tasks.items():
         confused = "; ".join(f"{g} → {p} ({n})" for g, p, n in metrics.most_confused[:3]) or "none"

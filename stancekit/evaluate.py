@@ -115,11 +115,12 @@ def calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 1
 
 def evaluate_predictions(records: Sequence[dict], predicted: np.ndarray, model: str = "",
                          model_version: str = "", data: str = "",
-                         confidence: np.ndarray | None = None) -> EvaluationResult:
+                         confidence: np.ndarray | None = None, by_document: bool = False) -> EvaluationResult:
     """Score an ``(n, 2)`` array of predicted (stance, claim_type) labels against ``records``.
 
     ``confidence``, an optional ``(n, 2)`` array of the predicted labels' probabilities,
-    adds calibration errors and the data for score plots.
+    adds calibration errors and the data for score plots; ``by_document`` adds the share
+    of documents with every record right (the group score of a contrast set).
     """
     scheme = get_scheme()
     tasks, confidences = {}, {}
@@ -131,7 +132,7 @@ def evaluate_predictions(records: Sequence[dict], predicted: np.ndarray, model: 
             tasks[task].calibration_error = calibration_error(confidence[:, column], correct)
             confidences[task] = (confidence[:, column], correct)
     return EvaluationResult(model, model_version, data, len(records), tasks, confidences,
-                            document_accuracy(records, predicted))
+                            document_accuracy(records, predicted) if by_document else {})
 
 
 def document_accuracy(records: Sequence[dict], predicted: np.ndarray) -> dict[str, float]:
@@ -148,7 +149,7 @@ def document_accuracy(records: Sequence[dict], predicted: np.ndarray) -> dict[st
 
 
 def evaluate_model(model, records: Sequence[dict], data: str = "", batch_size: int = 256,
-                   quiet: bool = True) -> EvaluationResult:
+                   quiet: bool = True, by_document: bool = False) -> EvaluationResult:
     """Predict ``records`` with a loaded model and score the predictions."""
     from .progress import progress_bar
 
@@ -164,7 +165,7 @@ def evaluate_model(model, records: Sequence[dict], data: str = "", batch_size: i
         return evaluate_predictions(records, np.empty((0, len(TASKS)), dtype=object), model.name,
                                     model.version, data)
     return evaluate_predictions(records, np.concatenate(labels), model.name, model.version, data,
-                                np.concatenate(confidences))
+                                np.concatenate(confidences), by_document)
 
 
 def summary_table(result: EvaluationResult) -> str:

@@ -143,3 +143,14 @@ def test_document_accuracy_counts_groups_with_every_member_right():
                           ["neutral", "none"], ["regime", "none"]], dtype=object)
     assert document_accuracy(records, predicted) == {"documents": 2, "stance": 0.5, "claim_type": 0.5,
                                                      "all": 0.0}
+
+
+def test_evaluate_by_document_prints_the_group_score(cli, tmp_path):
+    records = [make_record(i, doc_id=f"g{i // 2}", text=f"Group {i // 2} says the strike went on, take {i}.")
+               for i in range(1, 7)]
+    write_jsonl(tmp_path / "groups.jsonl", records)
+    plain = cli("evaluate", "groups.jsonl", "--model", "tfidf")
+    grouped = cli("evaluate", "groups.jsonl", "--model", "tfidf", "--by-document")
+    assert plain.returncode == grouped.returncode == 0, grouped.stderr
+    assert "documents with every record right" not in plain.stdout
+    assert "documents with every record right (4): stance" in grouped.stdout
