@@ -35,7 +35,7 @@ from .files import atomic_write_text
 from .io import STDIN, Span, flatten_for_csv, input_columns, input_format, open_parquet, read_inputs
 from .pipeline import (DEFAULT_BATCH_SIZE, ClassifyJob, JobSummary, ScoringPipeline, job_fingerprint,
                        prediction_columns)
-from .registry import DEFAULT_MODEL, load_model, resolve
+from .registry import DEFAULT_MODEL, load_model, resolve, shipped_models
 
 if TYPE_CHECKING:
     import dask.dataframe
@@ -86,6 +86,11 @@ def worker_model(model: str, threads: int):
     return loaded
 
 
+def worker_model_name(model: str | Path) -> str:
+    """How workers find a model: a shipped model's name, else its folder's absolute path."""
+    return str(model) if str(model) in shipped_models() else str(resolve(model))
+
+
 def model_identity(model: str | Path) -> SimpleNamespace:
     """A model's name, version and labels from its config, without loading its weights."""
     from .artifacts import read_config
@@ -126,7 +131,7 @@ def classify_dask(frame: "dask.dataframe.DataFrame", text_column: str = "text", 
         raise ValueError(f"the frame already has column(s) {', '.join(taken)}; "
                          "choose a prefix for the prediction columns (prefix=...)")
     meta = pandas.concat([frame._meta, sample.iloc[:0].set_axis(frame._meta.index[:0])], axis=1)
-    return frame.map_partitions(_classify_partition, text_column, str(model), prefix, batch_size, threads,
+    return frame.map_partitions(_classify_partition, text_column, worker_model_name(model), prefix, batch_size, threads,
                                 meta=meta)
 
 
@@ -207,7 +212,7 @@ def run_dask_job(job: ClassifyJob, *, scheduler: str | None = None, workers: int
     identity = model_identity(job.model)
     fingerprint = {**job_fingerprint(dataclasses.replace(job, inputs=paths), formats, resolve(job.model), identity),
                    "output_format": "parquet", "engine": "dask", "blocksize": blocksize}
-    settings = TaskSettings(str(job.model), job.text_field, job.prefix, job.batch_size, threads, str(folder))
+    settings = TaskSettings(worker_model_name(job.model), job.text_field, job.prefix, job.batch_size, threads, str(folder))
     with _connect(client, scheduler, workers) as connected:
         plan = _open_output(folder, fingerprint)
         if plan is None:
@@ -267,14 +272,28 @@ def _open_output(folder: Path, fingerprint: dict) -> dict | None:
     return None
 
 
+def local_cluster(workers: int | None = None) -> "distributed.LocalCluster":
+    """A local cluster of single-threaded worker processes, one per core unless ``workers`` is given.
+
+    Its workers do without Dask's default ``MALLOC_TRIM_THRESHOLD_=65536``, which makes the
+    transformer about twice as slow (large tensors are then mapped and unmapped on every batch).
+    """
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
+    from .classifiers.encoders import available_cores
+
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        return LocalCluster(n_workers=workers or available_cores(), threads_per_worker=1, processes=True,
+                            dashboard_address=None, silence_logs=logging.ERROR)
+
+
 @contextlib.contextmanager
 def _connect(client, scheduler: str | None, workers: int | None) -> Iterator["distributed.Client"]:
     """The Dask client given, else one for ``scheduler``, else one of a new local cluster (closed after)."""
-    import logging
-
-    from distributed import Client, LocalCluster
-
-    from .classifiers.encoders import available_cores
+    from distributed import Client
 
     if client is not None:
         yield client
@@ -287,8 +306,7 @@ def _connect(client, scheduler: str | None, workers: int | None) -> Iterator["di
         with connected:
             yield connected
     else:
-        with LocalCluster(n_workers=workers or available_cores(), threads_per_worker=1, processes=True,
-                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as local:
+        with local_cluster(workers) as cluster, Client(cluster) as local:
             yield local
 
 

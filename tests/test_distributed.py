@@ -15,10 +15,11 @@ import pytest
 pytest.importorskip("distributed")
 
 import cloudpickle  # noqa: E402
-from distributed import Client, LocalCluster, WorkerPlugin  # noqa: E402
+from distributed import Client, WorkerPlugin  # noqa: E402
 
 from conftest import cli_env, write_jsonl  # noqa: E402
-from stancekit.distributed import run_dask_job  # noqa: E402
+from stancekit.cli import main  # noqa: E402
+from stancekit.distributed import local_cluster, run_dask_job  # noqa: E402
 from stancekit.pipeline import ClassifyJob  # noqa: E402
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this module
@@ -26,8 +27,7 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot im
 
 @pytest.fixture(scope="module")
 def client():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as connected:
+    with local_cluster(2) as cluster, Client(cluster) as connected:
         yield connected
 
 
@@ -69,13 +69,12 @@ def parquet_rows(folder: Path) -> list[dict]:
     return pq.read_table(folder).to_pylist()
 
 
-def test_cli_on_a_cluster_matches_single_machine_classify(client, texts, tmp_path):
+def test_cli_on_a_cluster_matches_single_machine_classify(client, texts, tmp_path, monkeypatch):
     write_input(tmp_path, texts)
-    common = ["-m", "stancekit", "classify", "in.jsonl", "--model", "tfidf"]
-    single = subprocess.run([sys.executable, *common, "-o", "single.jsonl"], cwd=tmp_path, env=cli_env(),
-                            capture_output=True, text=True)
-    assert single.returncode == 0, single.stderr
-    dask = subprocess.run([sys.executable, *common, "--engine", "dask", "--scheduler", client.scheduler.address,
+    monkeypatch.chdir(tmp_path)
+    common = ["classify", "in.jsonl", "--model", "tfidf"]
+    assert main([*common, "-o", "single.jsonl", "--quiet"]) == 0
+    dask = subprocess.run([sys.executable, "-m", "stancekit", *common, "--engine", "dask", "--scheduler", client.scheduler.address,
                            "--blocksize", "20000", "-o", "out.parquet"], cwd=tmp_path, env=cli_env(),
                           capture_output=True, text=True)
     assert dask.returncode == 0, dask.stderr
@@ -163,25 +162,20 @@ def test_a_worker_killed_mid_job_loses_and_repeats_nothing_and_a_rerun_skips_wha
     client.wait_for_workers(2, timeout=60)
 
 
-def test_errors_are_one_line_with_exit_status_2(client, tmp_path):
-    write_jsonl(tmp_path / "bad.jsonl", [{"text": "fine"}, "{not json"])
-
-    def run(*args: str, python: str = "") -> subprocess.CompletedProcess:
-        code = f"{python}from stancekit.cli import main; sys.exit(main({list(args)!r}))"
-        return subprocess.run([sys.executable, "-c", "import sys; " + code], cwd=tmp_path, env=cli_env(),
-                              capture_output=True, text=True)
-
-    bad = run("classify", "bad.jsonl", "-m", "tfidf", "--engine", "dask", "--scheduler", client.scheduler.address,
-              "-o", "out.parquet")
-    assert bad.returncode == 2 and bad.stderr.strip().endswith("bad.jsonl:2: invalid JSON: Expecting property "
-                                                               "name enclosed in double quotes (column 2)")
-    assert len(bad.stderr.strip().splitlines()) == 1
-    missing = run("classify", "bad.jsonl", "--engine", "dask", "-o", "out.parquet",
-                  python="sys.modules['distributed'] = None; ")
-    assert missing.returncode == 2 and "install stancekit[dask]" in missing.stderr
+def test_errors_are_one_line_with_exit_status_2(client, tmp_path, monkeypatch, capsys):
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"text": "fine"}, "{not json"])
+    out = str(tmp_path / "out.parquet")
+    scheduler = ["--engine", "dask", "--scheduler", client.scheduler.address]
+    assert main(["classify", str(bad), "-m", "tfidf", *scheduler, "-o", out]) == 2
+    error = capsys.readouterr().err
+    assert error.endswith("bad.jsonl:2: invalid JSON: Expecting property name enclosed in double quotes "
+                          "(column 2)\n") and len(error.splitlines()) == 1
     for args, message in [(["--engine", "dask", "--split-sentences"], "--split-sentences: not available"),
                           (["--engine", "dask", "-o", "-"], "cannot read stdin"),
                           (["--workers", "2"], "--workers needs --engine dask"),
                           (["-o", "x.parquet"], "Parquet output needs --engine dask")]:
-        process = run("classify", "-", *args, *(["-o", "o.parquet"] if "-o" not in args else []))
-        assert process.returncode == 2 and message in process.stderr, (args, process.stderr)
+        assert main(["classify", "-", *args, *(["-o", out] if "-o" not in args else [])]) == 2
+        assert message in capsys.readouterr().err, args
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    assert main(["classify", str(bad), "--engine", "dask", "-o", out]) == 2
+    assert "install stancekit[dask]" in capsys.readouterr().err
