@@ -4,7 +4,9 @@
     python benchmarks/run.py --quick    # smaller sizes, no leave-one-out retraining (about 2 minutes)
 
 The transformer's leave-one-seed-article-out folds take five trainings, too long for
-this run: benchmarks/loso.py computes them into loso_transformer.json, reported here.
+this run: benchmarks/loso.py computes them into loso_transformer.json, reported here;
+likewise benchmarks/dask_scaling.py measures 1 and 2 Dask workers into dask_scaling.json,
+reported here with the cost of 100 million sentences.
 
 Accuracy: every shipped model on the test split and on each leave-one-seed-article-out
 fold, between a majority-class floor and the human-agreement ceiling. Speed: each
@@ -32,6 +34,9 @@ HERE = Path(__file__).resolve().parent
 WORKER = HERE / "worker.py"
 LOSO_CACHE = HERE / "loso_transformer.json"
 LEARNING_CURVE = HERE / "learning_curve.json"
+DASK_SCALING = HERE / "dask_scaling.json"
+COST_SENTENCES = 100_000_000
+COST_CORES = (8, 32, 128)
 TARGETS = {"cli_vs_classify": 0.8, "tfidf_sentences_per_s": 20000, "transformer_sentences_per_s": 300,
            "transformer_vs_pipeline": 2.0, "import_s": 0.2, "scale_peak_rss_mb": 1024}
 
@@ -304,6 +309,8 @@ def report(results: dict) -> str:
               "| lines | seconds | lines/s | peak RSS MB |", "|---:|---:|---:|---:|"]
     lines += [f"| {s['lines']} | {s['seconds']:.1f} | {s['lines_per_s']:.0f} | {s['peak_rss_mb']:.0f} |"
               for s in results["scale"]]
+    if DASK_SCALING.exists():
+        lines += ["", *dask_section(json.loads(DASK_SCALING.read_text(encoding="utf-8")))]
     lines += ["", "## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     lines += [f"| {t} | {v} | {verdict(ok)} |" for t, v, ok in targets(results)]
     lines += ["", "## Notes", "", *results.get("notes", []), ""]
@@ -324,6 +331,55 @@ def learning_curve_section() -> list[str]:
     lines += [f"| {p['model']} | {p['fraction']:.0%} | {p['train_records']} | {p['stance_macro_f1']:.3f} | "
               f"{p['claim_type_macro_f1']:.3f} |" for p in curve["points"]]
     return lines
+
+
+def dask_section(scaling: dict) -> list[str]:
+    """The Dask scaling runs, the 1→2 worker speed-up, and the cost of 100M sentences per model."""
+    m = scaling["machine"]
+    lines = ["## Scoring past one machine: Dask", "",
+             f"`stancekit classify --engine dask` on a local cluster of single-threaded worker processes "
+             f"({scaling['finished']}, {m['cpu']}, {m['cores']} cores; `benchmarks/dask_scaling.py`, raw numbers in "
+             f"`benchmarks/dask_scaling.json`). Each job reads JSON Lines in {scaling['partitions_per_job']} "
+             "partitions and writes one Parquet file per partition; its time covers planning, reading, scoring "
+             "and writing, not the cluster's start-up or the model load, measured apart. Worker CPU is the "
+             "CPU time of the worker processes during the job; the load average (1 minute, at the job's end) "
+             "shows how busy the shared machine was.", "",
+             "| model | workers | records | start-up s | model load s (per worker) | job s | records/s | "
+             "wall speed-up | worker CPU s | records per CPU-s | load average |",
+             "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for name, model in scaling["models"].items():
+        first = model["runs"][0]["records_per_s"]
+        lines += [f"| {name} | {run['workers']} | {run['records']} | {run['startup_s']:.1f} | "
+                  f"{', '.join(f'{s:.1f}' for s in run['model_load_s'])} | {run['seconds']:.1f} | "
+                  f"{run['records_per_s']:.0f} | {run['records_per_s'] / first:.2f}x | {run['worker_cpu_s']:.1f} | "
+                  f"{run['records_per_cpu_s']:.0f} | {run['load_average']:.1f} |" for run in model["runs"]]
+    lines += ["", f"Cost of {COST_SENTENCES / 1e6:.0f}M sentences, one per record:", "",
+              "| model | rate per core (sent/s) | 2-worker efficiency | core-hours | " +
+              " | ".join(f"wall time, {cores} cores" for cores in COST_CORES) + " |",
+              "|---|---:|---:|---:|" + "---:|" * len(COST_CORES)]
+    for name, model in scaling["models"].items():
+        last = model["runs"][-1]
+        rate, efficiency = model["runs"][0]["records_per_cpu_s"], min(model["cpu_efficiency"], 1.0)
+        fixed = last["startup_s"] + max(last["model_load_s"])
+        walls = [_duration(fixed + COST_SENTENCES / (cores * rate * efficiency)) for cores in COST_CORES]
+        lines.append(f"| {name} | {rate:.0f} | {efficiency:.2f} | {COST_SENTENCES / rate / 3600:,.0f} | "
+                     + " | ".join(walls) + " |")
+    lines += ["", "Assumptions: the rate per core is records per CPU-second of one single-threaded worker "
+              "(CPU time, because the machine is shared: wall-clock rates and the wall speed-up above move with "
+              "other sessions' load); core-hours are sentences divided by that rate. Wall time divides by "
+              "cores × rate × the 2-worker efficiency (records per CPU-second with 2 workers over 1, capped at "
+              "1), i.e. it assumes the per-worker cost measured at 2 workers holds to 128 workers that each "
+              "have a core to themselves, and adds the 2-worker cluster's start-up and slowest model load once "
+              "(workers start and load in parallel). I/O is what this run measured: local disk, JSON Lines in, "
+              f"Parquet out, about {statistics.mean(m['bytes_per_record'] for m in scaling['models'].values()):.0f} "
+              "bytes per record in; shared or network storage, the scheduler's overhead with many workers, "
+              "planning (the client reads the start of every partition) and stragglers are not measured and "
+              "make real wall times longer."]
+    return lines
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{seconds / 60:.0f} min"
 
 
 def targets(results: dict) -> list[tuple[str, str, bool]]:
