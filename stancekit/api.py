@@ -19,14 +19,17 @@ if TYPE_CHECKING:
 
 
 @overload
-def classify(text: str, model: str | Path = ..., *, batch_size: int = ...) -> Prediction: ...
+def classify(text: str, model: str | Path = ..., *, batch_size: int = ..., device: str = ...) -> Prediction: ...
 @overload
-def classify(text: Iterator[str], model: str | Path = ..., *, batch_size: int = ...) -> Iterator[Prediction]: ...
+def classify(text: Iterator[str], model: str | Path = ..., *, batch_size: int = ...,
+             device: str = ...) -> Iterator[Prediction]: ...
 @overload
-def classify(text: Iterable[str], model: str | Path = ..., *, batch_size: int = ...) -> list[Prediction]: ...
+def classify(text: Iterable[str], model: str | Path = ..., *, batch_size: int = ...,
+             device: str = ...) -> list[Prediction]: ...
 
 
-def classify(text, model: str | Path = DEFAULT_MODEL, *, batch_size: int = DEFAULT_BATCH_SIZE):
+def classify(text, model: str | Path = DEFAULT_MODEL, *, batch_size: int = DEFAULT_BATCH_SIZE,
+             device: str = "cpu"):
     """Label one text, or many.
 
     - a ``str`` gives one Prediction;
@@ -36,13 +39,14 @@ def classify(text, model: str | Path = DEFAULT_MODEL, *, batch_size: int = DEFAU
       in input order.
 
     ``model`` is a shipped model name (``"ensemble"``, the default, ``"transformer"`` or
-    ``"tfidf"``) or the folder of a saved model. Raises TypeError for input that is not text.
+    ``"tfidf"``) or the folder of a saved model; ``device`` is where it runs ("cpu", or
+    "cuda" for the transformer models). Raises TypeError for input that is not text.
     """
     if isinstance(text, str):
-        return score_texts(load_model(model), [text])[0]
+        return score_texts(load_model(model, device), [text])[0]
     if isinstance(text, (bytes, bytearray)) or not isinstance(text, Iterable):
         raise TypeError(f"classify() takes a str or an iterable of str, not {type(text).__name__}")
-    loaded = load_model(model)
+    loaded = load_model(model, device)
     if isinstance(text, Iterator):
         return _classify_lazily(loaded, text, batch_size)
     return score_texts(loaded, _checked(list(text)))
@@ -63,17 +67,19 @@ def _checked(texts: list, offset: int = 0) -> list[str]:
     return texts
 
 
-def classify_document(text: str, model: str | Path = DEFAULT_MODEL) -> DocumentPrediction:
+def classify_document(text: str, model: str | Path = DEFAULT_MODEL, *,
+                      device: str = "cpu") -> DocumentPrediction:
     """Split a document into sentences, label each, and summarise the share of every label."""
     if not isinstance(text, str):
         raise TypeError(f"classify_document() takes a str, not {type(text).__name__}")
-    loaded = load_model(model)
+    loaded = load_model(model, device)
     labels = {task: tuple(str(c) for c in classes) for task, classes in zip(TASKS, loaded.classes_)}
     return DocumentPrediction.from_sentences(text, score_document(loaded, text), labels)
 
 
 def classify_frame(frame: "pandas.DataFrame", text_column: str = "text", model: str | Path = DEFAULT_MODEL,
-                   *, prefix: str = "", batch_size: int = DEFAULT_BATCH_SIZE) -> "pandas.DataFrame":
+                   *, prefix: str = "", batch_size: int = DEFAULT_BATCH_SIZE,
+                   device: str = "cpu") -> "pandas.DataFrame":
     """Return a copy of ``frame`` with prediction columns added, rows and index unchanged.
 
     Adds ``stance``, ``stance_confidence``, ``claim_type``, ``claim_confidence``, one
@@ -86,7 +92,7 @@ def classify_frame(frame: "pandas.DataFrame", text_column: str = "text", model: 
 
     if text_column not in frame.columns:
         raise ValueError(f"no column {text_column!r} in the frame (columns: {', '.join(map(str, frame.columns))})")
-    loaded = load_model(model)
+    loaded = load_model(model, device)
     texts = _checked(frame[text_column].tolist())
     rows = [flatten_for_csv(fields) for start in range(0, len(texts), batch_size)
             for fields in prediction_fields(loaded, texts[start:start + batch_size])]

@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes on stderr")
     common.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    device = argparse.ArgumentParser(add_help=False)
+    device.add_argument("--device", help="where a transformer model runs: cpu (default) or cuda (a GPU torch sees)")
 
     parser = argparse.ArgumentParser(
         prog="stancekit", parents=[common],
@@ -34,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"stancekit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    classify = commands.add_parser("classify", parents=[common], help="label texts from files or stdin",
+    classify = commands.add_parser("classify", parents=[common, device], help="label texts from files or stdin",
                                    description="Label every text of the INPUT files (.txt: one text "
                                    "per line; .jsonl; .csv; .parquet; '-' for stdin). Every input field is "
                                    "kept unchanged; the prediction fields and the record's input_file and "
@@ -70,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--blocksize", type=_positive_int, metavar="BYTES",
                           help="with --engine dask: bytes of .jsonl/.txt input per partition (default: 64 MiB)")
 
-    evaluate = commands.add_parser("evaluate", parents=[common], help="score a model against labeled data",
+    evaluate = commands.add_parser("evaluate", parents=[common, device], help="score a model against labeled data",
                                    description="Compare a model's predictions with the labels of "
                                    "DATA (JSON Lines following annotations/schema.json).")
     evaluate.add_argument("data", nargs="+", metavar="DATA")
@@ -88,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--plot", help="write the confusion matrices as a PNG here")
     evaluate.add_argument("--plot-scores", help="write score distributions and reliability curves as a PNG here")
 
-    train = commands.add_parser("train", parents=[common], help="train a model on labeled data",
+    train = commands.add_parser("train", parents=[common, device], help="train a model on labeled data",
                                 description="Fit on the train split, select on dev, report dev and "
                                 "test scores, and save the model with a model card.")
     train.add_argument("--model", choices=list(MODEL_KINDS), required=True, dest="kind",
@@ -194,7 +196,8 @@ def run_classify(args) -> int:
     job = ClassifyJob(inputs=args.inputs, model=_model_name(args), output=args.output,
                       output_format=args.format, input_format=args.input_format, text_field=args.text_field,
                       split_sentences=args.split_sentences, batch_size=args.batch_size, prefix=args.prefix,
-                      resume=args.resume, skip_errors=args.skip_errors, rejects=args.rejects, quiet=args.quiet)
+                      resume=args.resume, skip_errors=args.skip_errors, rejects=args.rejects, quiet=args.quiet,
+                      device=args.device or "cpu")
     if args.engine == "dask":
         return _classify_on_dask(args, job)
     dask_options = [name for name in ("scheduler", "workers", "blocksize") if getattr(args, name) is not None]
@@ -258,8 +261,13 @@ def run_evaluate(args) -> int:
         data_name += f" ({args.split} split)"
         if not records:
             raise InputError(f"no record of {', '.join(args.data)} belongs to the {args.split} split")
+<<<<<<< HEAD
     model = load_model(_model_name(args))
     result = evaluate_model(model, records, data=data_name, quiet=args.quiet, by_document=args.by_document)
+=======
+    model = load_model(_model_name(args), args.device or "cpu")
+    result = evaluate_model(model, records, data=data_name, quiet=args.quiet)
+>>>>>>> accurate
     print(summary_table(result))
     for task, metrics in result.tasks.items():
         confused = "; ".join(f"{g} → {p} ({n})" for g, p, n in metrics.most_confused[:3]) or "none"
@@ -294,6 +302,13 @@ def run_train(args) -> int:
         params["name"] = args.name
     if args.model_version:
         params["version"] = args.model_version
+    if args.device:
+        from .registry import classifier_class
+
+        if "device" in classifier_class(args.kind)().get_params(deep=False):
+            params["device"] = args.device
+        elif args.device != "cpu":
+            raise InputError(f"--device {args.device}: a {args.kind} model trains on the CPU only")
     result = train(args.kind, data=args.data, splits=args.splits, out=args.out, seed=args.seed,
                    params=params, quiet=args.quiet, overwrite=args.overwrite, members=args.members)
     sizes = ", ".join(f"{split} {n}" for split, n in result.split_sizes.items())

@@ -204,6 +204,7 @@ class ClassifyJob:
     skip_errors: bool = False
     rejects: str | None = None
     quiet: bool = False
+    device: str = "cpu"
 
 
 def run_job(job: ClassifyJob, stdout: IO[str]) -> JobSummary:
@@ -217,7 +218,7 @@ def run_job(job: ClassifyJob, stdout: IO[str]) -> JobSummary:
 
     formats = _check_job(job)
     fmt = output_format(job.output, job.output_format)
-    model = load_model(job.model)
+    model = load_model(job.model, job.device)
     pipeline = ScoringPipeline(model, text_field=job.text_field, split_sentences=job.split_sentences,
                                batch_size=job.batch_size, prefix=job.prefix)
     writer_options = {"text_field": job.text_field, "prefix": job.prefix,

@@ -37,6 +37,8 @@ MODEL_KINDS: dict[str, ModelKind] = {
                              "fine-tuned all-MiniLM-L6-v2 (about 10 minutes on 2 CPU cores)", True),
     "tfidf": ModelKind("stancekit.classifiers.tfidf:TfidfClassifier",
                        "word and character n-gram TF-IDF with logistic regression (fast)", True),
+    "accurate": ModelKind("stancekit.classifiers.accurate:AccurateClassifier",
+                          "all-mpnet-base-v2 fine-tuned through LoRA adapters (hours on 2 CPU cores; use a GPU)"),
     "ensemble": ModelKind("stancekit.classifiers.ensemble:EnsembleClassifier",
                           "trains the ensemble members and combines their probabilities"),
 }
@@ -92,10 +94,16 @@ def resolve(name_or_path: str | Path) -> Path:
 
 
 @lru_cache(maxsize=8)
-def _load_cached(folder: Path):
-    return classifier_class(model_kind(folder)).load(folder)
+def _load_cached(folder: Path, device: str):
+    model = classifier_class(model_kind(folder)).load(folder)
+    if device != "cpu":
+        if "device" not in model.get_params(deep=False):
+            raise ModelError(f"{folder.name}: a {model.kind} model runs on the CPU only (device 'cpu')")
+        model.set_params(device=device).torch_device()  # refuse a device torch cannot use, now
+    return model
 
 
-def load_model(name_or_path: str | Path = DEFAULT_MODEL):
-    """Load a shipped model by name or a saved model folder; each folder is loaded once per process."""
-    return _load_cached(resolve(name_or_path))
+def load_model(name_or_path: str | Path = DEFAULT_MODEL, device: str = "cpu"):
+    """Load a shipped model by name or a saved model folder, to run on ``device`` ("cpu", or "cuda"
+    for the transformer models); each folder is loaded once per process and device."""
+    return _load_cached(resolve(name_or_path), device)

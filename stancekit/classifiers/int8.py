@@ -7,6 +7,7 @@ depends on the other texts of its batch (integer products are exact).
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Callable
 
 
 @lru_cache(maxsize=1)
@@ -45,13 +46,17 @@ def _int8_linear_class():
     return Int8Linear
 
 
+def replace_layers(module, kind: type, make: Callable) -> None:
+    """Replace every submodule of ``module`` that is a ``kind`` (in place) by ``make(submodule)``."""
+    for name, child in module.named_children():
+        if isinstance(child, kind):
+            setattr(module, name, make(child))
+        else:
+            replace_layers(child, kind, make)
+
+
 def quantize_linears(module) -> None:
     """Replace every ``torch.nn.Linear`` inside ``module`` (in place) by its int8 version."""
     import torch
 
-    int8_linear = _int8_linear_class()
-    for name, child in module.named_children():
-        if isinstance(child, torch.nn.Linear):
-            setattr(module, name, int8_linear(child))
-        else:
-            quantize_linears(child)
+    replace_layers(module, torch.nn.Linear, _int8_linear_class())

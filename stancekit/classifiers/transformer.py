@@ -40,7 +40,7 @@ _PREFIX_CHARS_PER_TOKEN = 24
 
 
 class TransformerClassifier(TextClassifier):
-    """all-MiniLM-L6-v2 with its top ``trainable_layers`` layers fine-tuned and two linear heads.
+    """all-MiniLM-L6-v2 with its top ``trainable_layers`` layers (None: all) fine-tuned and two linear heads.
 
     ``fit`` (see ``transformer_training.train``) fine-tunes the top encoder layers and
     both heads jointly with class-weighted cross-entropy, and, given a validation set,
@@ -50,6 +50,8 @@ class TransformerClassifier(TextClassifier):
     of the encoder's linear layers) or ``fp32``. ``weights_dtype`` is the dtype the
     learned tensors are stored in; they are rounded to it after training, so a saved and
     loaded model gives exactly the probabilities of the model that was saved.
+    ``device`` is where training and inference run ("cpu", or "cuda" when torch sees a
+    GPU, where inference runs in fp32); it is not saved with the model.
     """
 
     kind = "transformer"
@@ -57,11 +59,11 @@ class TransformerClassifier(TextClassifier):
 
     def __init__(self, *, max_length: int = 128, learning_rate: float = 1e-4,
                  head_learning_rate: float = 1e-3, epochs: int = 10, batch_size: int = 16,
-                 trainable_layers: int = 6, pooling: str = "mean", dropout: float = 0.1,
+                 trainable_layers: int | None = 6, pooling: str = "mean", dropout: float = 0.1,
                  weight_decay: float = 0.01, warmup_fraction: float = 0.1,
                  class_weight: str | None = "balanced", patience: int = 3,
                  precision: str = "int8", weights_dtype: str = "float16",
-                 inference_batch_size: int = 64, seed: int = 13,
+                 inference_batch_size: int = 64, seed: int = 13, device: str = "cpu",
                  name: str = "transformer", version: str = "1.0.0") -> None:
         self.max_length = max_length
         self.learning_rate = learning_rate
@@ -79,6 +81,7 @@ class TransformerClassifier(TextClassifier):
         self.weights_dtype = weights_dtype
         self.inference_batch_size = inference_batch_size
         self.seed = seed
+        self.device = device
         self.name = name
         self.version = version
 
@@ -97,17 +100,38 @@ class TransformerClassifier(TextClassifier):
             raise ValueError(f"max_length must be between 8 and 512, not {self.max_length}")
 
     def _settings(self) -> dict:
-        return {**super()._settings(), "base": self.base_encoder.identity()}
+        """The saved settings: the parameters but ``device`` (chosen where the model runs), and the base's identity."""
+        settings = {key: value for key, value in super()._settings().items() if key != "device"}
+        return {**settings, "base": self.base_encoder.identity()}
+
+    def torch_device(self):
+        """``device`` as a torch device (ModelError if torch cannot use it)."""
+        import torch
+
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError):
+            raise ModelError(f"unknown device {self.device!r}; expected 'cpu' or 'cuda'") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ModelError(f"device {self.device!r} asked for, but torch sees no GPU")
+        if device.type not in ("cpu", "cuda"):
+            raise ModelError(f"device {self.device!r} is not supported; expected 'cpu' or 'cuda'")
+        return device
+
+    def _fine_tuning(self) -> str:
+        """What fine-tuning changed, for the model card."""
+        return f"with its top {self.trainable_layers or 'all'} layers fine-tuned"
 
     def describe(self) -> str:
         base, config = self.base_encoder.identity(), self.encoder_.config
+        settings = {key: value for key, value in self._settings().items() if key != "base"}
         return (f"{type(self).__name__}: the pretrained encoder {self.base_encoder.title} (package "
                 f"{base['package']} {base['version']}, {config.num_hidden_layers} layers, hidden size "
-                f"{config.hidden_size}) with its top {self.trainable_layers} layers fine-tuned, "
+                f"{config.hidden_size}) {self._fine_tuning()}, "
                 f"{self.pooling} pooling and one linear head per task (stance, claim type), trained "
                 "jointly. Probabilities are the softmax of the logits divided by a temperature per task "
                 "fitted on dev (" + ", ".join(f"{task} {t:.2f}" for task, t in self.temperature_.items())
-                + "). Settings: " + ", ".join(f"{k}={v}" for k, v in super()._settings().items()) + ".")
+                + "). Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()) + ".")
 
     # --- network ----------------------------------------------------------------------
 
@@ -118,8 +142,9 @@ class TransformerClassifier(TextClassifier):
         self._check_params()
         limit_threads()
         tokenizer, encoder = self.base_encoder.load()
-        if not 1 <= self.trainable_layers <= encoder.config.num_hidden_layers:
-            raise ValueError(f"trainable_layers must be between 1 and {encoder.config.num_hidden_layers}")
+        layers = encoder.config.num_hidden_layers
+        if self.trainable_layers is not None and not 1 <= self.trainable_layers <= layers:
+            raise ValueError(f"trainable_layers must be between 1 and {layers} (or None: all)")
         for module in encoder.modules():  # dropout of the fine-tuned layers
             if isinstance(module, torch.nn.Dropout):
                 module.p = self.dropout
@@ -137,54 +162,80 @@ class TransformerClassifier(TextClassifier):
 
     @property
     def first_trained_layer(self) -> int:
-        return self.encoder_.config.num_hidden_layers - self.trainable_layers
+        layers = self.encoder_.config.num_hidden_layers
+        return layers - (self.trainable_layers or layers)
+
+    def trained_parameters(self) -> dict:
+        """The encoder parameters fine-tuning changes, named as in ``_trained_state`` (``encoder.layer.N...``)."""
+        return {f"encoder.layer.{index}.{key}": parameter
+                for index in range(self.first_trained_layer, self.encoder_.config.num_hidden_layers)
+                for key, parameter in self.encoder_.encoder.layer[index].named_parameters()}
 
     def _trained_state(self) -> dict:
-        """The learned tensors: the fine-tuned encoder layers and both heads."""
-        state = {}
-        for index in range(self.first_trained_layer, self.encoder_.config.num_hidden_layers):
-            for key, tensor in self.encoder_.encoder.layer[index].state_dict().items():
-                state[f"encoder.layer.{index}.{key}"] = tensor
+        """The learned tensors: the trained encoder parameters and both heads."""
+        state = dict(self.trained_parameters())
         for task, head in self.heads_.items():
             for key, tensor in head.state_dict().items():
                 state[f"heads.{task}.{key}"] = tensor
         return {key: tensor.detach().float().contiguous() for key, tensor in state.items()}
 
-    def _round_to_storage(self) -> None:
-        """Round the learned tensors to the stored dtype, so a saved and loaded model scores identically."""
+    def load_trained_state(self, state: dict) -> None:
+        """Set the learned tensors from ``state`` (keys as in ``_trained_state``)."""
+        self.encoder_.encoder.load_state_dict(
+            {key[len("encoder."):]: value for key, value in state.items() if key.startswith("encoder.")},
+            strict=False)
+        self.heads_.load_state_dict({key[len("heads."):]: value for key, value in state.items()
+                                     if key.startswith("heads.")})
+
+    def _to_stored_form(self) -> None:
+        """Bring the learned tensors to the form they are saved and loaded in (rounded to the stored
+        dtype), after training and after loading alike, so a loaded model scores identically."""
         import torch
 
         if self.weights_dtype == "float16":
             with torch.no_grad():
-                for module in [*self.encoder_.encoder.layer[self.first_trained_layer:], self.heads_]:
-                    for tensor in module.parameters():
-                        tensor.copy_(tensor.half().float())
+                for tensor in [*self.trained_parameters().values(), *self.heads_.parameters()]:
+                    tensor.copy_(tensor.half().float())
 
     def _prepare_inference(self) -> None:
-        """Build the inference encoder from the current weights (quantized if ``precision`` says so)."""
+        """Build the inference encoder from the current weights on ``device`` (on the CPU quantized
+        if ``precision`` says so)."""
         import copy
 
         from .int8 import quantize_linears
 
+        device = self.torch_device()
+        self.encoder_.to(device)
+        self.heads_.to(device)
         encoder = self.encoder_
-        if self.precision == "int8":
+        if self.precision == "int8" and device.type == "cpu":
             encoder = copy.deepcopy(self.encoder_)
             quantize_linears(encoder)
         encoder.eval()
         self.heads_.eval()
         self._inference_encoder = encoder
+        self._inference_device = self.device
 
     # --- running the encoder ----------------------------------------------------------
 
     def run_layers(self, hidden, attention_mask, start: int, stop: int | None = None, encoder=None):
-        """Run encoder layers ``start:stop`` over ``hidden`` with a (batch, tokens) 0/1 mask."""
+        """Run encoder layers ``start:stop`` over ``hidden`` with a (batch, tokens) 0/1 mask.
+
+        Layers that take a relative position bias (MPNet) get the one their encoder computes
+        for all layers; layers that return a tuple (MPNet) give its first item.
+        """
         from transformers.masking_utils import create_bidirectional_mask
 
         encoder = encoder or self.encoder_
         mask = create_bidirectional_mask(config=encoder.config, inputs_embeds=hidden,
                                          attention_mask=attention_mask)
+        extra = {}
+        if hasattr(encoder.encoder, "compute_position_bias"):
+            extra["position_bias"] = encoder.encoder.compute_position_bias(hidden)
         for layer in encoder.encoder.layer[start:stop]:
-            hidden = layer(hidden, mask)
+            hidden = layer(hidden, mask, **extra)
+            if isinstance(hidden, tuple):
+                hidden = hidden[0]
         return hidden
 
     def pool(self, hidden, attention_mask):
@@ -269,7 +320,9 @@ class TransformerClassifier(TextClassifier):
 
         self._build_network()
         self.history_ = train(self, texts, targets, validation=validation, quiet=quiet)
-        self._round_to_storage()
+        self.encoder_.cpu()
+        self.heads_.cpu()
+        self._to_stored_form()
         self._prepare_inference()
         if validation is not None:
             self._calibrate(*validation)
@@ -292,23 +345,27 @@ class TransformerClassifier(TextClassifier):
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "encoder_")
-        if getattr(self, "_inference_encoder", None) is None:
+        if getattr(self, "_inference_encoder", None) is None or self._inference_device != self.device:
             self._prepare_inference()
         limit_threads()
         logits = [np.zeros((len(texts), len(c)), dtype=np.float32) for c in self.classes_]
         if not texts:
             return logits, np.zeros(0, dtype=bool)
         ids, truncated = self.tokenize(texts)
-        encoder = self._inference_encoder
         with torch.inference_mode():
-            for batch, length in self.batches(ids):
-                input_ids, mask = self.pad([ids[i] for i in batch], length)
-                hidden = encoder.embeddings(input_ids=input_ids)
-                hidden = self.run_layers(hidden, mask, 0, encoder=encoder)
-                pooled = self.pool(hidden, mask)
+            for batch, pooled in self.pooled_batches(ids):
                 for task, task_logits in enumerate(self.head_logits(pooled)):
-                    logits[task][batch] = task_logits.float().numpy()
+                    logits[task][batch] = task_logits.float().cpu().numpy()
         return logits, truncated
+
+    def pooled_batches(self, ids: list[list[int]]):
+        """Yield (text indices, pooled vectors) for token ids, batch by batch, on the inference path
+        (call under ``torch.inference_mode``)."""
+        encoder, device = self._inference_encoder, self.torch_device()
+        for batch, length in self.batches(ids):
+            input_ids, mask = (tensor.to(device) for tensor in self.pad([ids[i] for i in batch], length))
+            hidden = encoder.embeddings(input_ids=input_ids)
+            yield batch, self.pool(self.run_layers(hidden, mask, 0, encoder=encoder), mask)
 
     def _predict_scores(self, texts: list[str]) -> Scores:
         """Label probabilities for ``texts``: softmax of the logits over each task's temperature."""
@@ -325,19 +382,24 @@ class TransformerClassifier(TextClassifier):
         import torch
 
         dtype = torch.float16 if self.weights_dtype == "float16" else torch.float32
-        tensors = {k: v.to(dtype) for k, v in self._trained_state().items()}
+        tensors = {k: v.to(dtype).cpu() for k, v in self._trained_state().items()}
         tensors.update({f"{_TEMPERATURE}{task}": torch.tensor([value], dtype=torch.float32)
                         for task, value in self.temperature_.items()})
-        save_file(tensors, str(folder / _WEIGHTS_FILE), metadata={"format": "pt", "base": self.base_encoder.package})
+        save_file(tensors, str(folder / _WEIGHTS_FILE), metadata=self._weights_metadata())
         return {}
+
+    def _weights_metadata(self) -> dict[str, str]:
+        """The metadata of the saved safetensors file."""
+        return {"format": "pt", "base": self.base_encoder.package}
 
     @classmethod
     def _from_saved(cls, folder: Path, config: dict) -> "TransformerClassifier":
         from safetensors.torch import load_file
 
         settings = dict(config["settings"])
-        cls.base_encoder.check_identity(settings.pop("base", None), folder)
+        base = settings.pop("base", None)
         model = cls._from_settings(settings, config)
+        model.base_encoder.check_identity(base, folder)
         model._build_network()
         try:
             tensors = load_file(str(folder / _WEIGHTS_FILE))
@@ -356,10 +418,7 @@ class TransformerClassifier(TextClassifier):
             if tensor.shape != expected[key].shape:
                 raise ModelError(f"{folder / _WEIGHTS_FILE}: tensor {key} has shape {tuple(tensor.shape)}, "
                                  f"expected {tuple(expected[key].shape)}")
-        tensors = {key: tensor.float() for key, tensor in tensors.items()}
-        encoder_state = {k[len("encoder."):]: v for k, v in tensors.items() if k.startswith("encoder.")}
-        model.encoder_.encoder.load_state_dict(encoder_state, strict=False)
-        model.heads_.load_state_dict({k[len("heads."):]: v for k, v in tensors.items()
-                                      if k.startswith("heads.")})
+        model.load_trained_state({key: tensor.float() for key, tensor in tensors.items()})
+        model._to_stored_form()
         model._prepare_inference()
         return model

@@ -1,7 +1,9 @@
-"""Fine-tuning loop of the transformer model (the model class holds the network and inference).
+"""Fine-tuning loop of the transformer models (the model class holds the network and inference).
 
 The bottom encoder layers stay frozen, so their outputs are computed once per text and
-cached; each epoch then runs only the fine-tuned top layers and the two heads. The loss
+cached; each epoch then runs only the fine-tuned top layers and the two heads. Which
+parameters of those layers train is the model's choice (``trained_parameters``: all of
+them, or adapters, biases and LayerNorms); training runs on the model's ``device``. The loss
 is the sum of the two tasks' class-weighted cross-entropies against the target
 probabilities (one-hot for labels, where it is the usual weighted cross-entropy). With a
 validation set, every epoch is scored by dev macro-F1 (``evaluate.macro_f1``, against
@@ -11,6 +13,7 @@ mean has not improved for ``patience`` epochs; the best epoch's weights are kept
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
@@ -51,11 +54,11 @@ def frozen_features(model: "TransformerClassifier", ids: list[list[int]], batch_
 
     features = [None] * len(ids)
     order = np.argsort([len(row) for row in ids], kind="stable")
-    encoder = model.encoder_
+    encoder, device = model.encoder_, model.torch_device()
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
-            input_ids, mask = model.pad([ids[i] for i in batch])
+            input_ids, mask = (tensor.to(device) for tensor in model.pad([ids[i] for i in batch]))
             hidden = encoder.embeddings(input_ids=input_ids)
             hidden = model.run_layers(hidden, mask, 0, model.first_trained_layer)
             for row, index in enumerate(batch):
@@ -68,8 +71,9 @@ def pad_features(features: list):
     import torch
 
     longest = max(f.shape[0] for f in features)
-    hidden = torch.zeros((len(features), longest, features[0].shape[1]))
-    mask = torch.zeros((len(features), longest), dtype=torch.long)
+    device = features[0].device
+    hidden = torch.zeros((len(features), longest, features[0].shape[1]), device=device)
+    mask = torch.zeros((len(features), longest), dtype=torch.long, device=device)
     for row, feature in enumerate(features):
         hidden[row, :feature.shape[0]] = feature
         mask[row, :feature.shape[0]] = 1
@@ -95,7 +99,7 @@ def predict_cached(model: "TransformerClassifier", features: list, batch_size: i
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
             for task, logits in enumerate(_forward_top(model, [features[i] for i in batch])):
-                predicted[task][batch] = logits.argmax(dim=-1).numpy()
+                predicted[task][batch] = logits.argmax(dim=-1).cpu().numpy()
     return predicted
 
 
@@ -121,9 +125,14 @@ def train(model: "TransformerClassifier", texts: list[str], targets: list[np.nda
     random.seed(model.seed)
     np.random.seed(model.seed)
     torch.manual_seed(model.seed)
+    device = model.torch_device()
+    model.encoder_.to(device)
+    model.heads_.to(device)
+    if device.type == "cuda":  # deterministic cuBLAS; other GPU ops may only warn
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     deterministic = torch.are_deterministic_algorithms_enabled()
     try:
-        torch.use_deterministic_algorithms(True)
+        torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
     except RuntimeError:
         pass
     try:
@@ -141,15 +150,18 @@ def _train(model, texts, targets, validation, quiet) -> list[dict]:
     if validation is not None:
         dev_features = frozen_features(model, model.tokenize(validation[0])[0])
         dev_labels = [task_targets.argmax(axis=1) for task_targets in validation[1]]
-    weights = [torch.tensor(class_weights(task_targets, model.class_weight)) for task_targets in targets]
+    device = model.torch_device()
+    weights = [torch.tensor(class_weights(task_targets, model.class_weight), device=device)
+               for task_targets in targets]
 
     top = model.encoder_.encoder.layer[model.first_trained_layer:]
+    trained = model.trained_parameters()
     for parameter in model.encoder_.parameters():
         parameter.requires_grad_(False)
-    for parameter in top.parameters():
+    for parameter in trained.values():
         parameter.requires_grad_(True)
-    decay = [p for n, p in top.named_parameters() if not n.endswith("bias") and "LayerNorm" not in n]
-    no_decay = [p for n, p in top.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
+    decay = [p for n, p in trained.items() if not n.endswith("bias") and "LayerNorm" not in n]
+    no_decay = [p for n, p in trained.items() if n.endswith("bias") or "LayerNorm" in n]
     optimizer = torch.optim.AdamW([
         {"params": decay, "lr": model.learning_rate, "weight_decay": model.weight_decay},
         {"params": no_decay, "lr": model.learning_rate, "weight_decay": 0.0},
@@ -167,7 +179,7 @@ def _train(model, texts, targets, validation, quiet) -> list[dict]:
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     head_dropout = torch.nn.Dropout(model.dropout)
     rng = np.random.default_rng(model.seed)
-    target_tensors = [torch.tensor(t, dtype=torch.float32) for t in targets]
+    target_tensors = [torch.tensor(t, dtype=torch.float32, device=device) for t in targets]
     history, best, best_state, waited = [], None, None, 0
     with progress_bar(total=total_steps, description="fine-tuning", quiet=quiet, unit="batch") as bar:
         for epoch in range(1, model.epochs + 1):
@@ -209,20 +221,17 @@ def _train(model, texts, targets, validation, quiet) -> list[dict]:
                     line += (", dev macro-F1 " + ", ".join(
                         f"{task} {record[f'dev_macro_f1_{task}']:.3f}" for task in TASKS)
                         + f", mean {record['dev_macro_f1_mean']:.3f}" + (" (best)" if record["best"] else ""))
-                line += f" [{record['seconds']:.0f} s]"
+                left = record["seconds"] / epoch * (model.epochs - epoch)
+                line += f" [{record['seconds']:.0f} s, at most {left:.0f} s left]" if epoch < model.epochs \
+                    else f" [{record['seconds']:.0f} s]"
                 bar.write(line, file=sys.stderr)
             if validation is not None and waited >= model.patience:
                 break
     for parameter in model.encoder_.parameters():
         parameter.requires_grad_(False)
     if best_state is not None:
-        _load_trained_state(model, best_state)
+        model.load_trained_state(best_state)
     model.encoder_.eval()
     model.heads_.eval()
     return history
 
-
-def _load_trained_state(model: "TransformerClassifier", state: dict) -> None:
-    model.encoder_.encoder.load_state_dict(
-        {k[len("encoder."):]: v for k, v in state.items() if k.startswith("encoder.")}, strict=False)
-    model.heads_.load_state_dict({k[len("heads."):]: v for k, v in state.items() if k.startswith("heads.")})

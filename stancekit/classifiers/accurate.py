@@ -1,0 +1,129 @@
+"""The accurate model: a whole encoder (all-mpnet-base-v2 by default) fine-tuned with two heads.
+
+The transformer model generalised over the encoder: the same network (mean pooling, one
+linear head per task), training loop (``transformer_training``: class-weighted loss or
+soft targets, early stopping on dev), temperature calibration and inference paths
+(length buckets, int8 linear layers on the CPU). What differs is what fine-tuning changes
+and what is stored:
+
+- ``adapter="lora"`` (default): every linear layer of the trained encoder layers gets a
+  LoRA adapter of rank ``lora_rank`` (``lora.py``), trained together with the layers'
+  biases and LayerNorms and the heads; the base weights stay frozen. The safetensors file
+  holds only those tensors (``encoder.layer.N.<path>.lora_a`` (rank, in) and ``lora_b``
+  (out, rank), biases, LayerNorms, heads, temperatures; the format is in its metadata and
+  in the config's settings), and loading merges ``lora_alpha / lora_rank * lora_b @ lora_a``
+  into the pretrained weights, so inference runs on plain (then int8) Linear layers.
+  For MPNet at rank 64 that is about 21 MB in float16.
+- ``adapter="full"``: every parameter of the trained layers is fine-tuned and stored whole
+  (about 170 MB for MPNet): the reference a stored adapter is compared with, not a model to ship.
+"""
+
+from __future__ import annotations
+
+from .encoders import MINILM_L6, MPNET_BASE, Encoder
+from .transformer import TransformerClassifier
+
+ENCODERS: dict[str, Encoder] = {"mpnet": MPNET_BASE, "minilm": MINILM_L6}
+ADAPTERS = ("lora", "full")
+SIZE_LIMIT_BYTES = 40_000_000
+"""The most the shipped weights of an accurate model may take."""
+
+
+class AccurateClassifier(TransformerClassifier):
+    """A pretrained encoder (``encoder``: "mpnet" or "minilm") fine-tuned whole, with two linear heads.
+
+    ``trainable_layers`` (None: all) is how many top layers train; ``adapter`` says how
+    (see the module's docstring). Other parameters are the transformer model's.
+    """
+
+    kind = "accurate"
+
+    def __init__(self, *, encoder: str = "mpnet", adapter: str = "lora", lora_rank: int = 64,
+                 lora_alpha: float = 128.0, trainable_layers: int | None = None, max_length: int = 128,
+                 learning_rate: float = 2e-4, head_learning_rate: float = 1e-3, epochs: int = 10,
+                 batch_size: int = 16, pooling: str = "mean", dropout: float = 0.1,
+                 weight_decay: float = 0.01, warmup_fraction: float = 0.1,
+                 class_weight: str | None = "balanced", patience: int = 3, precision: str = "int8",
+                 weights_dtype: str = "float16", inference_batch_size: int = 32, seed: int = 13,
+                 device: str = "cpu", name: str = "accurate", version: str = "1.0.0") -> None:
+        super().__init__(max_length=max_length, learning_rate=learning_rate,
+                         head_learning_rate=head_learning_rate, epochs=epochs, batch_size=batch_size,
+                         trainable_layers=trainable_layers, pooling=pooling, dropout=dropout,
+                         weight_decay=weight_decay, warmup_fraction=warmup_fraction,
+                         class_weight=class_weight, patience=patience, precision=precision,
+                         weights_dtype=weights_dtype, inference_batch_size=inference_batch_size,
+                         seed=seed, device=device, name=name, version=version)
+        self.encoder = encoder
+        self.adapter = adapter
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha
+
+    @property
+    def base_encoder(self) -> Encoder:  # type: ignore[override]
+        """The pretrained encoder named by ``encoder``."""
+        return ENCODERS[self.encoder]
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {tuple(ENCODERS)}, not {self.encoder!r}")
+        if self.adapter not in ADAPTERS:
+            raise ValueError(f"adapter must be one of {ADAPTERS}, not {self.adapter!r}")
+        if not (isinstance(self.lora_rank, int) and self.lora_rank >= 1 and self.lora_alpha > 0):
+            raise ValueError(f"lora_rank must be a positive integer and lora_alpha positive, "
+                             f"not {self.lora_rank!r} and {self.lora_alpha!r}")
+
+    def _fine_tuning(self) -> str:
+        layers = f"its top {self.trainable_layers} layers" if self.trainable_layers else "all its layers"
+        if self.adapter == "full":
+            return f"with {layers} fine-tuned and stored whole"
+        return (f"fine-tuned through LoRA adapters (rank {self.lora_rank}, alpha {self.lora_alpha:g}) on "
+                f"every linear layer of {layers}, with their biases and LayerNorms trained alongside; "
+                "only these and the heads are stored, and the adapters are merged into the pretrained "
+                "weights when the model loads")
+
+    def _build_network(self) -> None:
+        """The transformer's network, with LoRA adapters on the trained layers' linear layers."""
+        super()._build_network()
+        self.__dict__.pop("adapter_state_", None)
+        if self.adapter == "lora":
+            from .lora import add_adapters
+
+            for layer in self.encoder_.encoder.layer[self.first_trained_layer:]:
+                add_adapters(layer, self.lora_rank, self.lora_alpha)
+
+    def trained_parameters(self) -> dict:
+        """With adapters: the adapters and the trained layers' biases and LayerNorms."""
+        parameters = super().trained_parameters()
+        if self.adapter == "full":
+            return parameters
+        return {key: parameter for key, parameter in parameters.items()
+                if key.endswith((".lora_a", ".lora_b", ".bias")) or "LayerNorm" in key}
+
+    def _trained_state(self) -> dict:
+        """The stored tensors (kept aside once the adapters are merged into the weights)."""
+        if "adapter_state_" in self.__dict__:
+            return self.adapter_state_
+        return super()._trained_state()
+
+    def _to_stored_form(self) -> None:
+        """Round to the stored dtype, keep the stored tensors aside, and merge the adapters."""
+        super()._to_stored_form()
+        if self.adapter == "lora":
+            from .lora import merge_adapters
+
+            self.adapter_state_ = {key: tensor.clone() for key, tensor in super()._trained_state().items()}
+            merge_adapters(self.encoder_.encoder)
+
+    def stored_bytes(self) -> int:
+        """The bytes the learned tensors take in the saved weights file (without its header)."""
+        size = 2 if self.weights_dtype == "float16" else 4
+        return sum(tensor.numel() * size for tensor in self._trained_state().values())
+
+    def _weights_metadata(self) -> dict[str, str]:
+        if self.adapter == "full":
+            return {**super()._weights_metadata(), "adapter": "full: the trained layers' weights, whole"}
+        return {**super()._weights_metadata(),
+                "adapter": f"lora rank={self.lora_rank} alpha={self.lora_alpha:g}",
+                "merge": "at load: <linear>.weight += alpha / rank * <linear>.lora_b @ <linear>.lora_a; "
+                         "biases, LayerNorms and heads replace the base's"}
