@@ -261,13 +261,8 @@ def run_evaluate(args) -> int:
         data_name += f" ({args.split} split)"
         if not records:
             raise InputError(f"no record of {', '.join(args.data)} belongs to the {args.split} split")
-<<<<<<< HEAD
-    model = load_model(_model_name(args))
-    result = evaluate_model(model, records, data=data_name, quiet=args.quiet, by_document=args.by_document)
-=======
     model = load_model(_model_name(args), args.device or "cpu")
-    result = evaluate_model(model, records, data=data_name, quiet=args.quiet)
->>>>>>> accurate
+    result = evaluate_model(model, records, data=data_name, quiet=args.quiet, by_document=args.by_document)
     print(summary_table(result))
     for task, metrics in result.tasks.items():
         confused = "; ".join(f"{g} → {p} ({n})" for g, p, n in metrics.most_confused[:3]) or "none"
