@@ -5,6 +5,8 @@
 
 The transformer's leave-one-seed-article-out folds take five trainings, too long for
 this run: benchmarks/loso.py computes them into loso_transformer.json, reported here.
+Likewise benchmarks/explain.py measures explanations (deletion test, cost) and the scope
+check into explain.json, reported here when present.
 
 Accuracy: every shipped model on the test split and on each leave-one-seed-article-out
 fold, between a majority-class floor and the human-agreement ceiling. Speed: each
@@ -31,6 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "worker.py"
 LOSO_CACHE = HERE / "loso_transformer.json"
+EXPLAIN_RESULTS = HERE / "explain.json"
 TARGETS = {"tfidf_sentences_per_s": 20000, "transformer_sentences_per_s": 300,
            "transformer_vs_pipeline": 2.0, "import_s": 0.2, "scale_peak_rss_mb": 1024}
 
@@ -254,10 +257,33 @@ def report(results: dict) -> str:
               "| lines | seconds | lines/s | peak RSS MB |", "|---:|---:|---:|---:|"]
     lines += [f"| {s['lines']} | {s['seconds']:.1f} | {s['lines_per_s']:.0f} | {s['peak_rss_mb']:.0f} |"
               for s in results["scale"]]
+    if EXPLAIN_RESULTS.exists():
+        lines += explanations(json.loads(EXPLAIN_RESULTS.read_text(encoding="utf-8")))
     lines += ["", "## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     lines += [f"| {t} | {v} | {verdict(ok)} |" for t, v, ok in targets(results)]
     lines += ["", "## Notes", "", *results.get("notes", []), ""]
     return "\n".join(lines)
+
+
+def explanations(results: dict) -> list[str]:
+    """The report's section on explanations and the scope check, from benchmarks/explain.json."""
+    lines = ["", "## Explanations (`benchmarks/explain.py`, `explain.json`)", "",
+             "Deletion test: delete the evidence that pushed toward each predicted label and score "
+             "the text again; the share of sentences whose label probability went down (sentences "
+             "without such evidence count as not lowered), against deleting as many random words. "
+             f"Test split ({results['test_sentences']} sentences; a seeded sample for occlusion).", "",
+             "| model | method | sentences | stance: lowered | random words | claim: lowered | random words | "
+             "plain ms/sentence | explain ms/sentence |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, m in results["models"].items():
+        lowered, floor = m["share_lowered"], m["share_lowered_random_words"]
+        lines.append(f"| {name} | {m['method']} | {m['sentences']} | {lowered['stance']:.1%} | {floor['stance']:.1%} | "
+                     f"{lowered['claim_type']:.1%} | {floor['claim_type']:.1%} | {m['plain_ms_per_sentence']:.1f} | "
+                     f"{m['explain_ms_per_sentence']:.1f} |")
+    scope = results["scope"]
+    lines += ["", f"Scope check: {scope['flagged_out_of_scope']} of {scope['corpus_sentences']} shipped corpus "
+              f"sentences (all English) flagged out of scope ({scope['false_positive_rate']:.2%}); "
+              f"{scope['us_per_sentence']:.0f} µs per sentence."]
+    return lines
 
 
 def targets(results: dict) -> list[tuple[str, str, bool]]:
