@@ -326,7 +326,7 @@ class TableWriter:
                               f"{flag:<12}  {text}\n")
             evidence = record.get(p + "evidence")
             for task in TASKS if evidence else ():
-                listed = ", ".join(f"{item['weight']:+.2f} {item['text']!r}" for item in evidence[task]) or "none"
+                listed = ", ".join(f"{item['weight']:+.3g} {item['text']!r}" for item in evidence[task]) or "none"
                 self.stream.write(f"{'':<11}   {task} evidence: {listed}\n")
 
 
