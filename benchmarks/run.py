@@ -4,9 +4,11 @@
     python benchmarks/run.py --quick    # smaller sizes, no leave-one-out retraining (about 2 minutes)
 
 The transformer's leave-one-seed-article-out folds take five trainings, too long for
-this run: benchmarks/loso.py computes them into loso_transformer.json, reported here.
-Likewise benchmarks/explain.py measures explanations (deletion test, cost) and the scope
-check into explain.json, reported here when present.
+this run: benchmarks/loso.py computes them into loso_transformer.json, reported here;
+likewise benchmarks/dask_scaling.py measures 1 and 2 Dask workers into dask_scaling.json,
+reported here with the cost of 100 million sentences; and benchmarks/explain.py measures
+explanations (deletion test, cost) and the scope check into explain.json, reported here
+when present.
 
 Accuracy: every shipped model on the test split and on each leave-one-seed-article-out
 fold, between a majority-class floor and the human-agreement ceiling. Speed: each
@@ -33,8 +35,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "worker.py"
 LOSO_CACHE = HERE / "loso_transformer.json"
+LEARNING_CURVE = HERE / "learning_curve.json"
+DASK_SCALING = HERE / "dask_scaling.json"
 EXPLAIN_RESULTS = HERE / "explain.json"
-TARGETS = {"tfidf_sentences_per_s": 20000, "transformer_sentences_per_s": 300,
+COST_SENTENCES = 100_000_000
+COST_CORES = (8, 32, 128)
+TARGETS = {"cli_vs_classify": 0.8, "tfidf_sentences_per_s": 20000, "transformer_sentences_per_s": 300,
            "transformer_vs_pipeline": 2.0, "import_s": 0.2, "scale_peak_rss_mb": 1024}
 
 
@@ -77,9 +83,17 @@ def accuracy(quick: bool) -> dict:
     records = load_records()
     grouped = split_records(records, read_split_assignment())
     test = grouped["test"]
-    rows = {}
+    splits = json.loads((HERE.parent / "annotations" / "splits.json").read_text(encoding="utf-8"))
+    v1_documents = set(splits.get("v1_test_documents", []))
+    v1_test = [r for r in test if r["doc_id"] in v1_documents]
+    contrast = load_records(sorted((HERE.parent / "annotations" / "contrast").glob("*.jsonl")))
+    rows, v1_rows, contrast_rows = {}, {}, {}
     for name in shipped_models():
-        rows[name] = summarise(evaluate_model(load_model(name), test, data="test split"))
+        model = load_model(name)
+        rows[name] = summarise(evaluate_model(model, test, data="test split"))
+        if v1_test:
+            v1_rows[name] = summarise(evaluate_model(model, v1_test, data="v1 test documents"))
+        contrast_rows[name] = summarise(evaluate_model(model, contrast, data="contrast set", by_document=True))
     majority = [Counter(r[task] for r in grouped["train"]).most_common(1)[0][0] for task in TASKS]
     rows["majority class (floor)"] = summarise(evaluate_predictions(
         test, np.array([majority] * len(test), dtype=object), "majority"))
@@ -87,13 +101,15 @@ def accuracy(quick: bool) -> dict:
             "transformer": json.loads(LOSO_CACHE.read_text())["folds"] if LOSO_CACHE.exists() else None}
     agreement_path = HERE.parent / "annotations" / "agreement.json"
     agreement = json.loads(agreement_path.read_text()) if agreement_path.exists() else None
-    return {"test_records": len(test), "models": rows, "leave_one_seed_out": loso, "human_agreement": agreement}
+    return {"test_records": len(test), "models": rows, "v1_test_records": len(v1_test), "v1_test": v1_rows,
+            "contrast_records": len(contrast), "contrast": contrast_rows,
+            "leave_one_seed_out": loso, "human_agreement": agreement}
 
 
 def summarise(result) -> dict:
-    return {task: {"macro_f1": m.macro_f1, "accuracy": m.accuracy,
-                   "per_class_f1": {label: c.f1 for label, c in m.per_class.items()}}
-            for task, m in result.tasks.items()}
+    return {**{task: {"macro_f1": m.macro_f1, "accuracy": m.accuracy,
+                      "per_class_f1": {label: c.f1 for label, c in m.per_class.items()}}
+               for task, m in result.tasks.items()}, "documents": result.documents}
 
 
 def leave_one_seed_out(kind: str, records: list[dict], grouped: dict, params: dict | None = None) -> dict:
@@ -137,9 +153,28 @@ def speed(quick: bool) -> dict:
             results.append({"n": n, "batch_size": batch, "stancekit": a, "baseline": b,
                             "ratio": a["sentences_per_s"] / b["sentences_per_s"]})
     alone = []
+    results.append(cli_vs_classify(20000 if quick else 200000))
     if "ensemble" in shipped_models():
         alone = [run_worker("throughput", "stancekit-ensemble", str(n), "64") for n in ((300,) if quick else (2000,))]
     return {"pairs": results, "alone": alone, "cold_start": cold_start(3 if quick else 5)}
+
+
+def cli_vs_classify(n: int) -> dict:
+    """``stancekit classify`` on a file against ``classify()`` on the same texts in a script, TF-IDF model."""
+    from worker import corpus_sentences
+
+    a = run_worker("throughput", "classify-tfidf", str(n), str(n))
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "in.txt"
+        source.write_text("".join(" ".join(s.split()) + "\n" for s in corpus_sentences(n)), encoding="utf-8")
+        measured = run_worker("command", "--", sys.executable, "-m", "stancekit", "classify", str(source),
+                              "--model", "tfidf", "-o", str(Path(folder) / "out.jsonl"), "--quiet")
+    cli = {"impl": "stancekit classify (CLI, file to JSONL, start-up included)", "n": n, "batch_size": 256,
+           "seconds": measured["seconds"], "sentences_per_s": n / measured["seconds"],
+           "peak_rss_mb": measured["peak_rss_mb"]}
+    a["impl"] = "classify() in a script (texts in a list)"
+    return {"n": n, "batch_size": 256, "stancekit": cli, "baseline": a,
+            "ratio": cli["sentences_per_s"] / a["sentences_per_s"]}
 
 
 def cold_start(repeats: int) -> dict:
@@ -215,12 +250,32 @@ def report(results: dict) -> str:
         lines.append(f"| human agreement (ceiling, {human['records']} double-annotated records) | "
                      f"{human['stance']['macro_f1']:.3f} | {human['stance']['raw_agreement']:.3f} | "
                      f"{human['claim_type']['macro_f1']:.3f} | {human['claim_type']['raw_agreement']:.3f} |")
+    if acc.get("v1_test"):
+        lines += ["", f"On the test documents of corpus v1 only ({acc['v1_test_records']} records, the "
+                  "test split of earlier results, unchanged):", "",
+                  "| model | stance macro-F1 | stance accuracy | claim macro-F1 | claim accuracy |",
+                  "|---|---:|---:|---:|---:|"]
+        lines += [f"| {name} | {row['stance']['macro_f1']:.3f} | {row['stance']['accuracy']:.3f} | "
+                  f"{row['claim_type']['macro_f1']:.3f} | {row['claim_type']['accuracy']:.3f} |"
+                  for name, row in acc["v1_test"].items()]
     for task in ("stance", "claim_type"):
         labels = list(next(iter(acc["models"].values()))[task]["per_class_f1"])
         lines += ["", f"Per-class F1 on the test split, {task}:", "",
                   "| model | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
         lines += [f"| {name} | " + " | ".join(f"{row[task]['per_class_f1'][label]:.2f}" for label in labels) + " |"
                   for name, row in acc["models"].items()]
+    if acc.get("contrast"):
+        lines += ["", f"## Contrast set ({acc['contrast_records']} sentences in "
+                  f"{next(iter(acc['contrast'].values()))['documents']['documents']} minimal groups)", "",
+                  "`annotations/contrast/`: groups of 2–3 sentences with one change of speaker, attribution "
+                  "or framing; never trained on. Per sentence: accuracy; per group: the share of groups "
+                  "with every member right.", "",
+                  "| model | stance accuracy | claim accuracy | groups right, stance | groups right, claim | "
+                  "groups right, both |", "|---|---:|---:|---:|---:|---:|"]
+        lines += [f"| {name} | {row['stance']['accuracy']:.3f} | {row['claim_type']['accuracy']:.3f} | "
+                  f"{row['documents']['stance']:.3f} | {row['documents']['claim_type']:.3f} | "
+                  f"{row['documents']['all']:.3f} |" for name, row in acc["contrast"].items()]
+    lines += learning_curve_section()
     lines += ["", "## Leave one seed article out", "",
               "Each fold trains without one of the five seed articles and tests on all of its sentences.", "",
               "| model | article | records | stance macro-F1 | stance accuracy | claim macro-F1 | claim accuracy |",
@@ -257,6 +312,8 @@ def report(results: dict) -> str:
               "| lines | seconds | lines/s | peak RSS MB |", "|---:|---:|---:|---:|"]
     lines += [f"| {s['lines']} | {s['seconds']:.1f} | {s['lines_per_s']:.0f} | {s['peak_rss_mb']:.0f} |"
               for s in results["scale"]]
+    if DASK_SCALING.exists():
+        lines += ["", *dask_section(json.loads(DASK_SCALING.read_text(encoding="utf-8")))]
     if EXPLAIN_RESULTS.exists():
         lines += explanations(json.loads(EXPLAIN_RESULTS.read_text(encoding="utf-8")))
     lines += ["", "## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
@@ -286,8 +343,77 @@ def explanations(results: dict) -> list[str]:
     return lines
 
 
+def learning_curve_section() -> list[str]:
+    """The learning curve from benchmarks/learning_curve.py's JSON, if it has been run."""
+    if not LEARNING_CURVE.exists():
+        return []
+    curve = json.loads(LEARNING_CURVE.read_text(encoding="utf-8"))
+    lines = ["", "## Learning curve", "",
+             f"Trained on a share of the train documents (nested random subsets, seed {curve['seed']}), "
+             f"scored on the test split ({curve['test_records']} records); `benchmarks/learning_curve.py`, "
+             f"run {curve['finished']}.", "", "![learning curve](learning_curve.png)", "",
+             "| model | share of train documents | train records | stance macro-F1 | claim macro-F1 |",
+             "|---|---:|---:|---:|---:|"]
+    lines += [f"| {p['model']} | {p['fraction']:.0%} | {p['train_records']} | {p['stance_macro_f1']:.3f} | "
+              f"{p['claim_type_macro_f1']:.3f} |" for p in curve["points"]]
+    return lines
+
+
+def dask_section(scaling: dict) -> list[str]:
+    """The Dask scaling runs, the 1→2 worker speed-up, and the cost of 100M sentences per model."""
+    m = scaling["machine"]
+    lines = ["## Scoring past one machine: Dask", "",
+             f"`stancekit classify --engine dask` on a local cluster of single-threaded worker processes "
+             f"({scaling['finished']}, {m['cpu']}, {m['cores']} cores; `benchmarks/dask_scaling.py`, raw numbers in "
+             f"`benchmarks/dask_scaling.json`). Each job reads JSON Lines in {scaling['partitions_per_job']} "
+             "partitions and writes one Parquet file per partition; its time covers planning, reading, scoring "
+             "and writing, not the cluster's start-up or the model load, measured apart. Worker CPU is the "
+             "CPU time of the worker processes during the job; the load average (1 minute, at the job's end) "
+             "shows how busy the shared machine was.", "",
+             "| model | workers | records | start-up s | model load s (per worker) | job s | records/s | "
+             "wall speed-up | worker CPU s | records per CPU-s | load average |",
+             "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for name, model in scaling["models"].items():
+        first = model["runs"][0]["records_per_s"]
+        lines += [f"| {name} | {run['workers']} | {run['records']} | {run['startup_s']:.1f} | "
+                  f"{', '.join(f'{s:.1f}' for s in run['model_load_s'])} | {run['seconds']:.1f} | "
+                  f"{run['records_per_s']:.0f} | {run['records_per_s'] / first:.2f}x | {run['worker_cpu_s']:.1f} | "
+                  f"{run['records_per_cpu_s']:.0f} | {run['load_average']:.1f} |" for run in model["runs"]]
+    lines += ["", f"Cost of {COST_SENTENCES / 1e6:.0f}M sentences, one per record:", "",
+              "| model | rate per core (sent/s) | 2-worker efficiency | core-hours | " +
+              " | ".join(f"wall time, {cores} cores" for cores in COST_CORES) + " |",
+              "|---|---:|---:|---:|" + "---:|" * len(COST_CORES)]
+    for name, model in scaling["models"].items():
+        last = model["runs"][-1]
+        rate, efficiency = model["runs"][0]["records_per_cpu_s"], min(model["cpu_efficiency"], 1.0)
+        fixed = last["startup_s"] + max(last["model_load_s"])
+        walls = [_duration(fixed + COST_SENTENCES / (cores * rate * efficiency)) for cores in COST_CORES]
+        lines.append(f"| {name} | {rate:.0f} | {efficiency:.2f} | {COST_SENTENCES / rate / 3600:,.0f} | "
+                     + " | ".join(walls) + " |")
+    lines += ["", "Assumptions: the rate per core is records per CPU-second of one single-threaded worker "
+              "(CPU time, because the machine is shared: wall-clock rates and the wall speed-up above move with "
+              "other sessions' load); core-hours are sentences divided by that rate. Wall time divides by "
+              "cores × rate × the 2-worker efficiency (records per CPU-second with 2 workers over 1, capped at "
+              "1), i.e. it assumes the per-worker cost measured at 2 workers holds to 128 workers that each "
+              "have a core to themselves, and adds the 2-worker cluster's start-up and slowest model load once "
+              "(workers start and load in parallel). I/O is what this run measured: local disk, JSON Lines in, "
+              f"Parquet out, about {statistics.mean(m['bytes_per_record'] for m in scaling['models'].values()):.0f} "
+              "bytes per record in; shared or network storage, the scheduler's overhead with many workers, "
+              "planning (the client reads the start of every partition) and stragglers are not measured and "
+              "make real wall times longer."]
+    return lines
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{seconds / 60:.0f} min"
+
+
 def targets(results: dict) -> list[tuple[str, str, bool]]:
     spd, rows = results["speed"], []
+    cli = [p for p in spd["pairs"] if p["stancekit"]["impl"].startswith("stancekit classify")]
+    if cli:
+        rows.append((f"CLI ≥ {TARGETS['cli_vs_classify']:.0%} of classify()'s throughput (TF-IDF, same texts)",
+                     f"{cli[0]['ratio']:.2f}x", cli[0]["ratio"] >= TARGETS["cli_vs_classify"]))
     tfidf = [p for p in spd["pairs"] if p["stancekit"]["impl"] == "stancekit-tfidf"]
     if tfidf:
         slowest = min(p["stancekit"]["sentences_per_s"] for p in tfidf)

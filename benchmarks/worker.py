@@ -3,7 +3,8 @@
     python benchmarks/worker.py throughput IMPL N BATCH   # sentences/s and peak RSS of IMPL on N corpus sentences
     python benchmarks/worker.py command -- CMD...          # wall time and peak RSS of a command
 
-IMPL is one of: stancekit-tfidf, sklearn-tfidf, stancekit-transformer, stancekit-ensemble, hf-pipeline.
+IMPL is one of: stancekit-tfidf, sklearn-tfidf, stancekit-transformer, stancekit-ensemble, hf-pipeline,
+classify-tfidf (stancekit.classify on a list: Prediction objects, as a script would get them).
 """
 
 from __future__ import annotations
@@ -54,6 +55,12 @@ def stancekit_model(name: str):
     return load_model(name).predict_proba
 
 
+def classify_texts(name: str):
+    from stancekit import classify
+
+    return lambda texts: classify(texts, model=name)
+
+
 def hf_pipeline(batch_size: int):
     """transformers.pipeline("text-classification") over the same fine-tuned weights (fp32) and
     the stance head, with the same mean pooling: what a plain transformers user would run."""
@@ -72,7 +79,8 @@ def throughput(impl: str, n: int, batch_size: int) -> dict:
     predict = {"stancekit-tfidf": lambda: stancekit_model("tfidf"), "sklearn-tfidf": sklearn_tfidf,
                "stancekit-transformer": lambda: stancekit_model("transformer"),
                "stancekit-ensemble": lambda: stancekit_model("ensemble"),
-               "hf-pipeline": lambda: hf_pipeline(batch_size)}[impl]()
+               "hf-pipeline": lambda: hf_pipeline(batch_size),
+               "classify-tfidf": lambda: classify_texts("tfidf")}[impl]()
     setup = time.perf_counter() - started
     predict(texts[:batch_size])  # warm-up
     started = time.perf_counter()

@@ -36,14 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     classify = commands.add_parser("classify", parents=[common], help="label texts from files or stdin",
                                    description="Label every text of the INPUT files (.txt: one text "
-                                   "per line; .jsonl; .csv; '-' for stdin). Every input field is kept "
-                                   "unchanged; the prediction fields and the record's input_file and "
-                                   "input_line are added.")
+                                   "per line; .jsonl; .csv; .parquet; '-' for stdin). Every input field is "
+                                   "kept unchanged; the prediction fields and the record's input_file and "
+                                   "input_line are added. With --engine dask, INPUT may be a glob and the "
+                                   "output is a Parquet folder, one file per partition.")
     classify.add_argument("inputs", nargs="+", metavar="INPUT")
     classify.add_argument("-o", "--output", help="output file (.jsonl or .csv); default: stdout")
     classify.add_argument("--format", choices=("jsonl", "csv", "table"),
                           help="output format (default: by the output's extension; stdout: jsonl)")
-    classify.add_argument("--input-format", choices=("txt", "jsonl", "csv"),
+    classify.add_argument("--input-format", choices=("txt", "jsonl", "csv", "parquet"),
                           help="input format (default: by extension; stdin: txt)")
     classify.add_argument("--text-field", default="text", help="field or column holding the text (default: text)")
     classify.add_argument("--split-sentences", action="store_true",
@@ -62,6 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--skip-errors", action="store_true",
                           help="skip unreadable records (reported on stderr) instead of stopping")
     classify.add_argument("--rejects", help="with --skip-errors: write the skipped records to this JSONL file")
+    classify.add_argument("--engine", choices=("local", "dask"), default="local",
+                          help="local: this process (default); dask: partitions on a Dask cluster, written to "
+                          "the Parquet folder -o; a rerun skips partitions already written (needs stancekit[dask])")
+    classify.add_argument("--scheduler", metavar="ADDRESS",
+                          help="with --engine dask: a running Dask scheduler (default: start a local cluster)")
+    classify.add_argument("--workers", type=_positive_int,
+                          help="with --engine dask and no --scheduler: worker processes (default: one per core)")
+    classify.add_argument("--blocksize", type=_positive_int, metavar="BYTES",
+                          help="with --engine dask: bytes of .jsonl/.txt input per partition (default: 64 MiB)")
 
     evaluate = commands.add_parser("evaluate", parents=[common], help="score a model against labeled data",
                                    description="Compare a model's predictions with the labels of "
@@ -73,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--splits", help="split file (default: the shipped annotations/splits.json)")
     evaluate.add_argument("--seed", type=int, default=13,
                           help="seed that assigns documents missing from the split file (default: 13)")
+    evaluate.add_argument("--by-document", action="store_true",
+                          help="also report the share of documents with every record right (for contrast "
+                          "sets: documents are the minimal groups)")
     evaluate.add_argument("--report", help="write a Markdown report here")
     evaluate.add_argument("--json", help="write all metrics as JSON here")
     evaluate.add_argument("--plot", help="write the confusion matrices as a PNG here")
@@ -194,6 +207,13 @@ def run_classify(args) -> int:
                       output_format=args.format, input_format=args.input_format, text_field=args.text_field,
                       split_sentences=args.split_sentences, batch_size=args.batch_size, prefix=args.prefix,
                       explain=args.explain, resume=args.resume, skip_errors=args.skip_errors, rejects=args.rejects, quiet=args.quiet)
+    if args.engine == "dask":
+        return _classify_on_dask(args, job)
+    dask_options = [name for name in ("scheduler", "workers", "blocksize") if getattr(args, name) is not None]
+    if dask_options:
+        raise InputError(f"--{dask_options[0]} needs --engine dask")
+    if args.output and args.output.lower().endswith(".parquet"):
+        raise InputError("Parquet output needs --engine dask (a Parquet folder, one file per partition)")
     try:
         summary = run_job(job, sys.stdout)
     except KeyboardInterrupt:
@@ -203,6 +223,19 @@ def run_classify(args) -> int:
     if summary.resumed_after:
         _note(args, f"resumed after {summary.resumed_after} input records")
     _report_skipped(args, summary.skipped)
+    _note(args, summary.line())
+    if summary.written == 0:
+        print("stancekit: warning: no records written: the input holds no text", file=sys.stderr)
+    return 0
+
+
+def _classify_on_dask(args, job) -> int:
+    from .distributed import DEFAULT_BLOCKSIZE, run_dask_job
+
+    summary = run_dask_job(job, scheduler=args.scheduler, workers=args.workers,
+                           blocksize=args.blocksize or DEFAULT_BLOCKSIZE)
+    if summary.partitions_skipped:
+        _note(args, f"{summary.partitions_skipped} of {summary.partitions} partitions were already written")
     _note(args, summary.line())
     if summary.written == 0:
         print("stancekit: warning: no records written: the input holds no text", file=sys.stderr)
@@ -238,7 +271,7 @@ def run_evaluate(args) -> int:
         if not records:
             raise InputError(f"no record of {', '.join(args.data)} belongs to the {args.split} split")
     model = load_model(_model_name(args))
-    result = evaluate_model(model, records, data=data_name, quiet=args.quiet)
+    result = evaluate_model(model, records, data=data_name, quiet=args.quiet, by_document=args.by_document)
     print(summary_table(result))
     for task, metrics in result.tasks.items():
         confused = "; ".join(f"{g} → {p} ({n})" for g, p, n in metrics.most_confused[:3]) or "none"

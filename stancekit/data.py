@@ -145,6 +145,9 @@ def _check_record(validator, record: object, path: str, number: int,
     described = dict.fromkeys(_describe(e) for e in sorted(validator.iter_errors(record),
                                                           key=lambda e: list(e.path)))
     problems = [InputError(message, path=path, line=number, field=name) for name, message in described]
+    if not problems and {record["claim_type"], "none"} & set(record.get("secondary_claim_types", [])):
+        problems.append(InputError("must not repeat the primary claim type or hold 'none'",
+                                   path=path, line=number, field="secondary_claim_types"))
     if isinstance(record, dict) and isinstance(record.get("id"), str):
         where = f"{path}:{number}"
         first = seen_ids.setdefault(record["id"], where)

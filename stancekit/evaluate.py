@@ -52,6 +52,9 @@ class EvaluationResult:
     tasks: dict[str, TaskMetrics]
     confidences: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
     """Per task: the probability of each predicted label and whether it was right (for plots)."""
+    documents: dict[str, float] = field(default_factory=dict)
+    """Share of documents (``doc_id``) with every record right, per task and for both tasks
+    (``all``), and their count (``documents``): the group score of a contrast set."""
 
     def to_dict(self) -> dict:
         return {name: value for name, value in asdict(self).items() if name != "confidences"}
@@ -112,11 +115,12 @@ def calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 1
 
 def evaluate_predictions(records: Sequence[dict], predicted: np.ndarray, model: str = "",
                          model_version: str = "", data: str = "",
-                         confidence: np.ndarray | None = None) -> EvaluationResult:
+                         confidence: np.ndarray | None = None, by_document: bool = False) -> EvaluationResult:
     """Score an ``(n, 2)`` array of predicted (stance, claim_type) labels against ``records``.
 
     ``confidence``, an optional ``(n, 2)`` array of the predicted labels' probabilities,
-    adds calibration errors and the data for score plots.
+    adds calibration errors and the data for score plots; ``by_document`` adds the share
+    of documents with every record right (the group score of a contrast set).
     """
     scheme = get_scheme()
     tasks, confidences = {}, {}
@@ -127,11 +131,25 @@ def evaluate_predictions(records: Sequence[dict], predicted: np.ndarray, model: 
             correct = np.array(gold, dtype=object) == predicted[:, column]
             tasks[task].calibration_error = calibration_error(confidence[:, column], correct)
             confidences[task] = (confidence[:, column], correct)
-    return EvaluationResult(model, model_version, data, len(records), tasks, confidences)
+    return EvaluationResult(model, model_version, data, len(records), tasks, confidences,
+                            document_accuracy(records, predicted) if by_document else {})
+
+
+def document_accuracy(records: Sequence[dict], predicted: np.ndarray) -> dict[str, float]:
+    """The share of documents whose records are all predicted right, per task and for both."""
+    right: dict[str, dict[str, bool]] = {"all": {}, **{task: {} for task in TASKS}}
+    for record, labels in zip(records, predicted):
+        hits = [record[task] == label for task, label in zip(TASKS, labels)]
+        document = record["doc_id"]
+        for key, hit in zip((*TASKS, "all"), (*hits, all(hits))):
+            right[key][document] = right[key].get(document, True) and hit
+    count = len(right["all"])
+    return {"documents": count, **{key: sum(values.values()) / count for key, values in right.items()}} \
+        if count else {}
 
 
 def evaluate_model(model, records: Sequence[dict], data: str = "", batch_size: int = 256,
-                   quiet: bool = True) -> EvaluationResult:
+                   quiet: bool = True, by_document: bool = False) -> EvaluationResult:
     """Predict ``records`` with a loaded model and score the predictions."""
     from .progress import progress_bar
 
@@ -147,7 +165,7 @@ def evaluate_model(model, records: Sequence[dict], data: str = "", batch_size: i
         return evaluate_predictions(records, np.empty((0, len(TASKS)), dtype=object), model.name,
                                     model.version, data)
     return evaluate_predictions(records, np.concatenate(labels), model.name, model.version, data,
-                                np.concatenate(confidences))
+                                np.concatenate(confidences), by_document)
 
 
 def summary_table(result: EvaluationResult) -> str:
@@ -157,6 +175,9 @@ def summary_table(result: EvaluationResult) -> str:
     for task, metrics in result.tasks.items():
         ece = "" if metrics.calibration_error is None else f"{metrics.calibration_error:.3f}"
         lines.append(f"{task:<12} {metrics.macro_f1:>9.3f} {metrics.accuracy:>9.3f} {ece:>7}")
+    if result.documents:
+        shares = ", ".join(f"{key} {result.documents[key]:.3f}" for key in (*TASKS, "all"))
+        lines.append(f"documents with every record right ({result.documents['documents']}): {shares}")
     return "\n".join(lines)
 
 
@@ -168,6 +189,9 @@ def markdown_report(result: EvaluationResult) -> str:
     out += [f"| {task} | {m.macro_f1:.3f} | {m.accuracy:.3f} | "
             f"{'' if m.calibration_error is None else f'{m.calibration_error:.3f}'} |"
             for task, m in result.tasks.items()]
+    if result.documents:
+        out += ["", f"Documents with every record right, of {result.documents['documents']}: "
+                + ", ".join(f"{key} {result.documents[key]:.3f}" for key in (*TASKS, "all")) + "."]
     for task, metrics in result.tasks.items():
         out += ["", f"## {task}", "", "| label | precision | recall | F1 | support |",
                 "|---|---:|---:|---:|---:|"]

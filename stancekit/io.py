@@ -3,7 +3,9 @@
 Every file is read through one line reader with one rule: UTF-8, a byte-order mark at
 the start ignored, NUL bytes and invalid UTF-8 reported with file and line. Input formats
 (``READERS``): ``txt`` (one text per line), ``jsonl`` (one JSON object per line) and
-``csv`` (a header row, then records). Output formats (``WRITERS``): ``jsonl``, ``csv`` and
+``csv`` (a header row, then records), and ``parquet`` (one record per row). Text and
+JSON Lines files can be read a part at a time (a ``Span``: the lines that begin in a byte
+range; for Parquet, a range of row groups), which is how distributed jobs split them. Output formats (``WRITERS``): ``jsonl``, ``csv`` and
 ``table`` (a fixed-width view for terminals). Adding a format is one reader or one
 writer and one line in its table.
 
@@ -59,6 +61,9 @@ class BlankLine:
 
 
 ReadItem = InputRecord | BadRecord | BlankLine
+Span = tuple[int, int, int]
+"""Part of a file: ``(start, end, first_line)``, the lines beginning at bytes ``start`` to ``end``
+(for Parquet: row groups ``start`` to ``end``), the first of them numbered ``first_line``."""
 
 
 # reading ----------------------------------------------------------------------------------------
@@ -68,14 +73,20 @@ def display_name(path: str) -> str:
     return "<stdin>" if path == STDIN else path
 
 
-def read_lines(path: str | Path) -> Iterator[str]:
-    """Yield the lines of a file (``-``: stdin) as text, line endings kept.
+def read_lines(path: str | Path, span: Span | None = None) -> Iterator[str]:
+    """Yield the lines of a file (``-``: stdin), or of a ``span`` of it, as text, line endings kept.
 
     Raises InputError naming the file and line for a missing file, binary data or invalid UTF-8.
     """
     name = display_name(str(path))
+    position, end, first_line = span or (0, None, 1)
     with _open_binary(str(path)) as handle:
-        for number, raw in enumerate(handle, start=1):
+        if position:
+            handle.seek(position)
+        for number, raw in enumerate(handle, start=first_line):
+            if end is not None and position >= end:
+                return
+            position += len(raw)
             if b"\x00" in raw:
                 raise InputError("binary data (NUL byte): not a text file", path=name, line=number)
             try:
@@ -96,13 +107,13 @@ def _open_binary(path: str) -> IO[bytes]:
         raise InputError(f"cannot read file: {exc.strerror}", path=path) from None
 
 
-def read_json_lines(path: str | Path) -> Iterator[tuple[int, object]]:
-    """Yield ``(line_number, value)`` for each non-blank line of a JSON Lines file.
+def read_json_lines(path: str | Path, span: Span | None = None) -> Iterator[tuple[int, object]]:
+    """Yield ``(line_number, value)`` for each non-blank line of a JSON Lines file (or a span of it).
 
     ``value`` is the parsed JSON, or an InputError for a line that is not valid JSON.
     """
     name = display_name(str(path))
-    for number, line in enumerate(read_lines(path), start=1):
+    for number, line in enumerate(read_lines(path, span), start=span[2] if span else 1):
         if line.strip():
             yield number, _parse_json(line, name, number)
 
@@ -114,10 +125,10 @@ def _parse_json(line: str, name: str, number: int) -> object:
         return InputError(f"invalid JSON: {exc.msg} (column {exc.colno})", path=name, line=number)
 
 
-def read_txt(path: str, text_field: str) -> Iterator[ReadItem]:
-    """Records of a text file: one per non-blank line, the line being the text."""
+def read_txt(path: str, text_field: str, span: Span | None = None) -> Iterator[ReadItem]:
+    """Records of a text file (or a span of it): one per non-blank line, the line being the text."""
     name = display_name(path)
-    for number, line in enumerate(read_lines(path), start=1):
+    for number, line in enumerate(read_lines(path, span), start=span[2] if span else 1):
         text = line.rstrip("\r\n")
         if text.strip():
             yield InputRecord(name, number, {text_field: text}, text)
@@ -125,10 +136,10 @@ def read_txt(path: str, text_field: str) -> Iterator[ReadItem]:
             yield BlankLine(name, number)
 
 
-def read_jsonl(path: str, text_field: str) -> Iterator[ReadItem]:
-    """Records of a JSON Lines file: one JSON object per line, the text in ``text_field``."""
+def read_jsonl(path: str, text_field: str, span: Span | None = None) -> Iterator[ReadItem]:
+    """Records of a JSON Lines file (or a span of it): one JSON object per line, the text in ``text_field``."""
     name = display_name(path)
-    for number, line in enumerate(read_lines(path), start=1):
+    for number, line in enumerate(read_lines(path, span), start=span[2] if span else 1):
         if not line.strip():
             yield BlankLine(name, number)
             continue
@@ -138,14 +149,18 @@ def read_jsonl(path: str, text_field: str) -> Iterator[ReadItem]:
         elif not isinstance(value, dict):
             yield BadRecord(InputError(f"expected a JSON object, got {type(value).__name__}",
                                        path=name, line=number), line)
-        elif value.get(text_field) is None:
-            yield BadRecord(InputError("missing text field (choose the field with --text-field)",
-                                       path=name, line=number, field=text_field), line)
-        elif not isinstance(value[text_field], str):
-            yield BadRecord(InputError(f"must be a string, not {type(value[text_field]).__name__}",
-                                       path=name, line=number, field=text_field), line)
         else:
-            yield InputRecord(name, number, value, value[text_field])
+            yield _text_record(value, name, number, text_field, line)
+
+
+def _text_record(value: dict, name: str, number: int, text_field: str, raw: str) -> ReadItem:
+    """A record whose text is in ``value[text_field]``, or a BadRecord when it is missing or not a string."""
+    text = value.get(text_field)
+    if isinstance(text, str):
+        return InputRecord(name, number, value, text)
+    reason = ("missing text field (choose the field with --text-field)" if text is None
+              else f"must be a string, not {type(text).__name__}")
+    return BadRecord(InputError(reason, path=name, line=number, field=text_field), raw)
 
 
 def read_csv(path: str, text_field: str) -> Iterator[ReadItem]:
@@ -186,11 +201,39 @@ def _csv_header(reader, name: str, text_field: str) -> list[str] | None:
     return header
 
 
-READERS: dict[str, Callable[[str, str], Iterator[ReadItem]]] = {
-    "txt": read_txt, "jsonl": read_jsonl, "csv": read_csv}
-"""Input format → reader taking ``(path, text_field)``."""
+def read_parquet(path: str, text_field: str, span: Span | None = None) -> Iterator[ReadItem]:
+    """Records of a Parquet file (or a span of its row groups): one per row, numbered from 1."""
+    parquet = open_parquet(path, text_field)
+    start, end, number = span or (0, parquet.num_row_groups, 1)
+    for group in range(start, end):
+        for row in parquet.read_row_group(group).to_pylist():
+            item = _text_record(row, path, number, text_field, "")
+            if isinstance(item, BadRecord):
+                item.raw = json.dumps(row, ensure_ascii=False, default=str)
+            yield item
+            number += 1
 
-_EXTENSIONS = {"txt": "txt", "jsonl": "jsonl", "json": "jsonl", "csv": "csv"}
+
+def open_parquet(path: str, text_field: str):
+    """A ``pyarrow.parquet.ParquetFile``; InputError for a file that is not Parquet or lacks the text column."""
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read as Parquet: {exc}", path=path) from None
+    names = parquet.schema_arrow.names
+    if text_field not in names:
+        raise InputError(f"no column {text_field!r} in the Parquet file (columns: {', '.join(names)}); "
+                         "choose one with --text-field", path=path, field=text_field)
+    return parquet
+
+
+READERS: dict[str, Callable[..., Iterator[ReadItem]]] = {
+    "txt": read_txt, "jsonl": read_jsonl, "csv": read_csv, "parquet": read_parquet}
+"""Input format → reader taking ``(path, text_field)``; all but ``csv`` also take a ``span``."""
+
+_EXTENSIONS = {"txt": "txt", "jsonl": "jsonl", "json": "jsonl", "csv": "csv", "parquet": "parquet"}
 
 
 def input_format(path: str, explicit: str | None = None) -> str:
@@ -211,8 +254,8 @@ def input_format(path: str, explicit: str | None = None) -> str:
 
 
 def read_inputs(path: str, fmt: str, text_field: str = "text",
-                skip_errors: bool = False) -> Iterator[ReadItem]:
-    """Yield the records of one input file (``-`` is stdin) in order, blank lines marked.
+                skip_errors: bool = False, span: Span | None = None) -> Iterator[ReadItem]:
+    """Yield the records of one input file (``-`` is stdin), or of a ``span`` of it, in order, blank lines marked.
 
     A record that cannot be read raises InputError (``FILE:LINE: FIELD: message``), or,
     with ``skip_errors``, is yielded as a BadRecord. Errors that make the rest of the file
@@ -220,20 +263,22 @@ def read_inputs(path: str, fmt: str, text_field: str = "text",
     """
     if fmt not in READERS:
         raise InputError(f"unknown input format {fmt!r}", path=display_name(path))
-    for item in READERS[fmt](path, text_field):
+    for item in READERS[fmt](path, text_field, *([span] if span else [])):
         if isinstance(item, BadRecord) and not skip_errors:
             raise item.error
         yield item
 
 
-def input_columns(path: str, fmt: str, text_field: str) -> list[str]:
-    """Every field name of an input file's records, in order of first appearance (a first pass)."""
+def input_columns(path: str, fmt: str, text_field: str, span: Span | None = None) -> list[str]:
+    """Every field name of an input file's records (or a span's), in order of first appearance (a first pass)."""
     if fmt == "txt":
         return [text_field]
     if fmt == "csv":
         return _csv_header(csv.reader(read_lines(path)), display_name(path), text_field) or []
+    if fmt == "parquet":
+        return open_parquet(path, text_field).schema_arrow.names
     columns: dict[str, None] = {}
-    for _, value in read_json_lines(path):
+    for _, value in read_json_lines(path, span):
         if isinstance(value, dict):
             columns.update(dict.fromkeys(value))
     return list(columns)

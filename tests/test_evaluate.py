@@ -130,3 +130,27 @@ def test_macro_f1_averages_over_gold_and_predicted_labels():
     assert macro_f1(np.array([0, 1, 1]), np.array([0, 1, 1])) == 1.0
     assert macro_f1([], []) == 0.0
     assert task_metrics(gold, predicted, ["a", "b", "c", "d"]).macro_f1 == macro_f1(gold, predicted)
+
+
+def test_document_accuracy_counts_groups_with_every_member_right():
+    from stancekit.evaluate import document_accuracy
+
+    records = [make_record(1, doc_id="g1", stance="regime", claim_type="threat"),
+               make_record(2, doc_id="g1", stance="opposition", claim_type="threat"),
+               make_record(3, doc_id="g2", stance="neutral", claim_type="none"),
+               make_record(4, doc_id="g2", stance="neutral", claim_type="none")]
+    predicted = np.array([["regime", "threat"], ["opposition", "repression"],
+                          ["neutral", "none"], ["regime", "none"]], dtype=object)
+    assert document_accuracy(records, predicted) == {"documents": 2, "stance": 0.5, "claim_type": 0.5,
+                                                     "all": 0.0}
+
+
+def test_evaluate_by_document_prints_the_group_score(cli, tmp_path):
+    records = [make_record(i, doc_id=f"g{i // 2}", text=f"Group {i // 2} says the strike went on, take {i}.")
+               for i in range(1, 7)]
+    write_jsonl(tmp_path / "groups.jsonl", records)
+    plain = cli("evaluate", "groups.jsonl", "--model", "tfidf")
+    grouped = cli("evaluate", "groups.jsonl", "--model", "tfidf", "--by-document")
+    assert plain.returncode == grouped.returncode == 0, grouped.stderr
+    assert "documents with every record right" not in plain.stdout
+    assert "documents with every record right (4): stance" in grouped.stdout

@@ -121,3 +121,12 @@ def test_identical_texts_need_identical_labels(tmp_path):
     problems = validate_files([path], near_duplicate_threshold=0.75).problems
     assert [(p.line, p.reason.split(" (")[0]) for p in problems] == [(3, "same text as t-0001"),
                                                                       (3, "same text as t-0002")]
+
+
+def test_secondary_claim_types_never_repeat_the_primary_or_hold_none(tmp_path):
+    path = write_jsonl(tmp_path / "sec.jsonl", [
+        make_record(1, claim_type="threat", secondary_claim_types=["threat"]),
+        make_record(2, claim_type="threat", secondary_claim_types=["none"]),
+        make_record(3, claim_type="threat", secondary_claim_types=["repression"])])
+    problems = validate_files([path]).problems
+    assert [(p.line, p.field) for p in problems] == [(1, "secondary_claim_types"), (2, "secondary_claim_types")]

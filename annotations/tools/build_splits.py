@@ -39,6 +39,8 @@ def main() -> None:
                          "holds its share of the records; the rest are train; documents added later "
                          "are assigned the same way among themselves",
                "fractions": FRACTIONS, "splits": splits}
+    previous = json.loads(Path(args.out).read_text(encoding="utf-8")) if Path(args.out).exists() else {}
+    content.update({key: previous[key] for key in ("v1_test_documents", "v1_test_note") if key in previous})
     Path(args.out).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
     for split in SPLITS:
         rows = [r for r in records if assignment[r["doc_id"]] == split]

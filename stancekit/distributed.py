@@ -1,0 +1,466 @@
+"""Scoring past one machine with Dask: a dask dataframe, or input files, partition by partition.
+
+- ``classify_dask(frame)`` adds the prediction columns to a ``dask.dataframe`` with
+  ``map_partitions``; each partition goes through ``classify_frame``, so the values are
+  those of scoring on one machine. Write it with ``.to_parquet(...)``.
+- ``run_dask_job(job)`` (``stancekit classify --engine dask``) splits JSON Lines and text
+  files into byte ranges, Parquet files into row groups and takes CSV files whole, scores
+  each partition with ``ScoringPipeline`` on a Dask cluster, and writes it to its own
+  Parquet file in the output folder, atomically, under a name derived from the input file
+  and range. A rerun skips partitions already written; the folder's job file holds the
+  job's fingerprint, and a rerun of a different job is refused.
+
+Each worker process loads the model once (``load_model`` caches it per process) and limits
+torch and BLAS to ``threads`` threads per task, so that one worker per core does not
+oversubscribe the cores. Dask is an optional dependency (``stancekit[dask]``), imported here
+only when used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import glob
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Iterator
+
+from .errors import InputError, StancekitError
+from .files import atomic_write_text
+from .io import STDIN, Span, flatten_for_csv, input_columns, input_format, open_parquet, read_inputs
+from .pipeline import (DEFAULT_BATCH_SIZE, ClassifyJob, JobSummary, ScoringPipeline, job_fingerprint,
+                       prediction_columns)
+from .registry import DEFAULT_MODEL, load_model, resolve, shipped_models
+
+if TYPE_CHECKING:
+    import dask.dataframe
+    import distributed
+    import pyarrow
+
+DEFAULT_BLOCKSIZE = 64 * 2**20
+"""Bytes of JSON Lines or text per partition."""
+RETRIES = 3
+"""How often Dask reruns a partition that failed (a worker that dies is handled by the scheduler too)."""
+JOB_FILE = "_stancekit_job.json"
+"""The output folder's record of the job: its fingerprint and its partitions."""
+_SPLITTABLE = ("jsonl", "txt")
+
+
+class DaskMissing(StancekitError):
+    """The optional Dask dependencies are not installed."""
+
+
+def require_dask() -> None:
+    """Raise DaskMissing, naming the extra to install, when dask or distributed is missing."""
+    try:
+        import dask.dataframe  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError as exc:
+        raise DaskMissing(f"the dask engine needs {exc.name or 'dask'}: install stancekit[dask] "
+                          "(pip install 'stancekit[dask]')") from None
+
+
+@lru_cache(maxsize=None)
+def limit_threads(threads: int, torch_loaded: bool) -> None:
+    """Limit BLAS (and torch, once loaded) to ``threads`` threads in this process; once per setting."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
+    if torch_loaded:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def worker_model(model: str, threads: int):
+    """The model, loaded once per worker process, with the process's threads limited."""
+    import sys
+
+    loaded = load_model(model)
+    limit_threads(threads, "torch" in sys.modules)
+    return loaded
+
+
+def worker_model_name(model: str | Path) -> str:
+    """How workers find a model: a shipped model's name, else its folder's absolute path."""
+    return str(model) if str(model) in shipped_models() else str(resolve(model))
+
+
+def model_identity(model: str | Path) -> SimpleNamespace:
+    """A model's name, version and labels from its config, without loading its weights."""
+    from .artifacts import read_config
+    from .labels import TASKS
+
+    config = read_config(resolve(model))
+    return SimpleNamespace(name=config["name"], version=config["version"],
+                           classes_=[config["labels"][task] for task in TASKS])
+
+
+def prediction_sample(model, prefix: str = "") -> dict:
+    """One flattened prediction row of the right types (labels "", scores 0.0, truncated False)."""
+    def sample(name: str) -> object:
+        bare = name[len(prefix):]
+        return False if bare == "truncated" else 0.0 if "confidence" in bare or "_score_" in bare else ""
+    return {name: sample(name) for name in prediction_columns(model, prefix)}
+
+
+# a dask dataframe in, a dask dataframe out --------------------------------------------------------
+
+def classify_dask(frame: "dask.dataframe.DataFrame", text_column: str = "text", model: str | Path = DEFAULT_MODEL,
+                  *, prefix: str = "", batch_size: int = DEFAULT_BATCH_SIZE,
+                  threads: int = 1) -> "dask.dataframe.DataFrame":
+    """Return ``frame`` with the prediction columns of ``classify_frame`` added, partition by partition.
+
+    Lazy, like every dask dataframe: compute it, or write it with ``.to_parquet(folder)``.
+    Rows, index and partitions are unchanged. The model is loaded once per worker process;
+    each task uses ``threads`` torch/BLAS threads (run one single-threaded worker per core).
+    """
+    require_dask()
+    import pandas
+
+    if text_column not in frame.columns:
+        raise ValueError(f"no column {text_column!r} in the frame (columns: {', '.join(map(str, frame.columns))})")
+    sample = pandas.DataFrame.from_records([prediction_sample(model_identity(model), prefix)])
+    taken = [name for name in sample.columns if name in frame.columns]
+    if taken:
+        raise ValueError(f"the frame already has column(s) {', '.join(taken)}; "
+                         "choose a prefix for the prediction columns (prefix=...)")
+    meta = pandas.concat([frame._meta, sample.iloc[:0].set_axis(frame._meta.index[:0])], axis=1)
+    return frame.map_partitions(_classify_partition, text_column, worker_model_name(model), prefix, batch_size, threads,
+                                meta=meta)
+
+
+def _classify_partition(frame, text_column: str, model: str, prefix: str, batch_size: int, threads: int):
+    from .api import classify_frame
+
+    worker_model(model, threads)
+    return classify_frame(frame, text_column, model, prefix=prefix, batch_size=batch_size)
+
+
+# files in, a Parquet dataset out ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Partition:
+    """One unit of work: part of the input file number ``file`` (a Span; whole CSV files)."""
+
+    file: int
+    path: str
+    fmt: str
+    start: int
+    end: int
+    first_line: int = 1
+
+    @property
+    def name(self) -> str:
+        """The partition's output file name, in input order: input file number and start of its range."""
+        return f"part-{self.file:05d}-{self.start:015d}.parquet"
+
+    @property
+    def span(self) -> Span | None:
+        return None if self.fmt == "csv" else (self.start, self.end, self.first_line)
+
+
+@dataclass
+class PartitionResult:
+    """What scoring one partition gave: its counts, or the one-line error that stopped it."""
+
+    name: str
+    consumed: int = 0
+    read: int = 0
+    written: int = 0
+    blank: int = 0
+    truncated: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    """What every partition task needs besides its partition."""
+
+    model: str
+    text_field: str
+    prefix: str
+    batch_size: int
+    threads: int
+    folder: str
+
+
+@dataclass
+class DaskJobSummary(JobSummary):
+    """The counts of a distributed job, and how many of its partitions an earlier run had written."""
+
+    partitions: int = 0
+    partitions_skipped: int = 0
+
+
+def run_dask_job(job: ClassifyJob, *, scheduler: str | None = None, workers: int | None = None,
+                 blocksize: int = DEFAULT_BLOCKSIZE, threads: int = 1,
+                 client: "distributed.Client | None" = None) -> DaskJobSummary:
+    """Score ``job.inputs`` into the Parquet folder ``job.output`` on a Dask cluster.
+
+    The cluster is ``client``'s, else the scheduler at ``scheduler``, else a new local
+    cluster with ``workers`` single-threaded worker processes (default: one per core).
+    """
+    require_dask()
+    paths, formats = _check_job(job)
+    folder = Path(job.output).resolve()  # workers may run elsewhere: no path relative to this process
+    identity = model_identity(job.model)
+    fingerprint = {**job_fingerprint(dataclasses.replace(job, inputs=paths), formats, resolve(job.model), identity),
+                   "output_format": "parquet", "engine": "dask", "blocksize": blocksize}
+    settings = TaskSettings(worker_model_name(job.model), job.text_field, job.prefix, job.batch_size, threads, str(folder))
+    with _connect(client, scheduler, workers) as connected:
+        plan = _open_output(folder, fingerprint)
+        if plan is None:
+            plan = _plan(connected, paths, formats, job.text_field, blocksize)
+            atomic_write_text(folder / JOB_FILE, json.dumps({"job": fingerprint, "plan": plan}, indent=1))
+        partitions = [Partition(**p) for p in plan["partitions"]]
+        schema = _schema(plan["columns"], formats, paths, job, identity)
+        summary = _score(connected, partitions, settings, schema, plan["records"], job.quiet)
+    summary.output = job.output
+    return summary
+
+
+def _check_job(job: ClassifyJob) -> tuple[list[str], list[str]]:
+    """Refuse what the dask engine does not do; return the input paths (globs expanded) and formats."""
+    unsupported = [option for option, used in (("--split-sentences", job.split_sentences),
+                                               ("--skip-errors", job.skip_errors), ("--rejects", job.rejects),
+                                               ("--explain", job.explain),
+                                               ("--format", job.output_format not in (None, "parquet")))
+                   if used]
+    if unsupported:
+        raise InputError(f"{', '.join(unsupported)}: not available with --engine dask")
+    if not job.output:
+        raise InputError("--engine dask writes a Parquet folder: give it with -o OUT.parquet")
+    paths = []
+    for pattern in job.inputs:
+        if pattern == STDIN:
+            raise InputError("--engine dask cannot read stdin; give the input as files")
+        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        if not matches:
+            raise InputError("no file matches this pattern", path=pattern)
+        paths.extend(str(Path(match).resolve()) for match in matches)
+    formats = [input_format(path, job.input_format) for path in paths]
+    if Path(job.output).resolve() in {Path(path) for path in paths}:
+        raise InputError("output is one of the inputs; choose another output path", path=job.output)
+    return paths, formats
+
+
+def _open_output(folder: Path, fingerprint: dict) -> dict | None:
+    """Create the output folder, or check that it holds this job; return its saved plan, if any."""
+    job_file = folder / JOB_FILE
+    if folder.exists() and not folder.is_dir():
+        raise InputError("output exists and is not a folder; --engine dask writes a Parquet folder", path=folder)
+    if job_file.exists():
+        try:
+            saved = json.loads(job_file.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise InputError(f"unreadable job file ({exc}); delete the folder to start over", path=job_file) from None
+        differences = [key for key in sorted(set(fingerprint) | set(saved["job"]))
+                       if fingerprint.get(key) != saved["job"].get(key)]
+        if differences:
+            raise InputError(f"the folder holds the output of another job (it differs in {', '.join(differences)}); "
+                             "run it as before, or choose another output folder", path=folder)
+        return saved.get("plan")
+    if folder.is_dir() and any(folder.iterdir()):
+        raise InputError("output folder is not empty and holds no stancekit job; choose another", path=folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(job_file, json.dumps({"job": fingerprint}, indent=1))
+    return None
+
+
+def local_cluster(workers: int | None = None) -> "distributed.LocalCluster":
+    """A local cluster of single-threaded worker processes, one per core unless ``workers`` is given.
+
+    Its workers do without Dask's default ``MALLOC_TRIM_THRESHOLD_=65536``, which makes the
+    transformer about twice as slow (large tensors are then mapped and unmapped on every batch).
+    """
+    import logging
+
+    import dask
+    from distributed import LocalCluster
+
+    from .classifiers.encoders import available_cores
+
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        return LocalCluster(n_workers=workers or available_cores(), threads_per_worker=1, processes=True,
+                            dashboard_address=None, silence_logs=logging.ERROR)
+
+
+@contextlib.contextmanager
+def _connect(client, scheduler: str | None, workers: int | None) -> Iterator["distributed.Client"]:
+    """The Dask client given, else one for ``scheduler``, else one of a new local cluster (closed after)."""
+    from distributed import Client
+
+    if client is not None:
+        yield client
+    elif scheduler:
+        try:
+            connected = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise StancekitError(f"cannot reach the Dask scheduler at {scheduler}: "
+                                 f"{str(exc) or type(exc).__name__}") from None
+        with connected:
+            yield connected
+    else:
+        with local_cluster(workers) as cluster, Client(cluster) as local:
+            yield local
+
+
+def _plan(client, paths: list[str], formats: list[str], text_field: str, blocksize: int) -> dict:
+    """Split the inputs into partitions; count their records and collect their columns on the cluster."""
+    pieces: list[Partition] = []
+    for number, (path, fmt) in enumerate(zip(paths, formats)):
+        if fmt in _SPLITTABLE:
+            bounds = sorted({0, *(_line_start(path, offset) for offset in range(blocksize, os.path.getsize(path),
+                                                                                  blocksize)),
+                             os.path.getsize(path)})
+            pieces += [Partition(number, path, fmt, a, b) for a, b in zip(bounds, bounds[1:])]
+        elif fmt == "parquet":
+            parquet = open_parquet(path, text_field)
+            pieces += [Partition(number, path, fmt, group, group + 1) for group in range(parquet.num_row_groups)]
+        else:
+            pieces.append(Partition(number, path, fmt, 0, os.path.getsize(path)))
+    surveys = client.gather(client.map(_survey, pieces, text_field=text_field, retries=RETRIES, pure=False))
+    partitions, columns, records, line = [], {}, 0, {}
+    for piece, (count, names) in zip(pieces, surveys):
+        if isinstance(count, str):
+            raise InputError(count)
+        first = line.get(piece.file, 1)
+        partitions.append(asdict(Partition(**{**asdict(piece), "first_line": first})))
+        line[piece.file] = first + count
+        records = None if records is None or piece.fmt == "csv" else records + count
+        columns.update(dict.fromkeys(names))
+    return {"partitions": partitions, "columns": list(columns), "records": records}
+
+
+def _line_start(path: str, offset: int) -> int:
+    """The first byte at or after ``offset`` that begins a line."""
+    with open(path, "rb") as handle:
+        handle.seek(offset - 1)
+        handle.readline()
+        return handle.tell()
+
+
+def _survey(piece: Partition, text_field: str) -> tuple[int | str, list[str]]:
+    """A partition's lines (rows for Parquet; 0 for CSV, which is never split) and input columns."""
+    try:
+        columns = input_columns(piece.path, piece.fmt, text_field, piece.span)
+    except StancekitError as exc:
+        return str(exc), []
+    if piece.fmt == "parquet":
+        return open_parquet(piece.path, text_field).metadata.row_group(piece.start).num_rows, columns
+    if piece.fmt == "csv":
+        return 0, columns
+    with open(piece.path, "rb") as handle:
+        handle.seek(piece.start)
+        data = handle.read(piece.end - piece.start)
+    return data.count(b"\n") + (not data.endswith(b"\n") and bool(data)), columns
+
+
+def _schema(columns: list[str], formats: list[str], paths: list[str], job: ClassifyJob,
+            identity) -> "pyarrow.Schema":
+    """The output's Arrow schema: input columns (their Parquet types if every input is Parquet, else
+    text), the prediction columns and the provenance columns."""
+    import pyarrow as pa
+
+    types = dict.fromkeys(columns, pa.string())
+    if set(formats) == {"parquet"}:
+        unified = pa.unify_schemas([open_parquet(path, job.text_field).schema_arrow for path in paths],
+                                   promote_options="permissive")
+        types.update({f.name: pa.string() if pa.types.is_nested(f.type) else f.type for f in unified})
+    types.update({f.name: f.type for f in pa.Table.from_pylist([prediction_sample(identity, job.prefix)]).schema})
+    p = job.prefix
+    types.update({p + "input_file": pa.string(), p + "input_line": pa.int64()})
+    names = ScoringPipeline(identity, text_field=job.text_field, prefix=p).output_columns(columns)
+    return pa.schema([(name, types[name]) for name in names])
+
+
+def _score(client, partitions: list[Partition], settings: TaskSettings, schema, records: int | None,
+           quiet: bool) -> DaskJobSummary:
+    """Score the partitions that have no output file yet, showing progress; sum the counts of all."""
+    from distributed import KilledWorker, as_completed
+
+    from .progress import progress_bar
+
+    folder = Path(settings.folder)
+    done = {partition.name: _written_counts(folder / partition.name) for partition in partitions
+            if (folder / partition.name).exists()}
+    summary = DaskJobSummary(settings.folder, partitions=len(partitions), partitions_skipped=len(done))
+    todo = [partition for partition in partitions if partition.name not in done]
+    futures = client.map(_score_partition, todo, settings=settings, schema=schema, retries=RETRIES, pure=False)
+    with progress_bar(records, "classifying", quiet, unit="rec") as bar:
+        bar.update(sum(result.consumed for result in done.values()))
+        for future in as_completed(futures):
+            try:
+                result = future.result()
+            except KilledWorker as exc:
+                raise StancekitError(f"workers kept dying while scoring a partition ({exc}); "
+                                     "rerun to continue, with more memory per worker") from None
+            if result.error:
+                client.cancel(futures)
+                raise InputError(result.error)
+            done[result.name] = result
+            bar.update(result.consumed)
+    for result in done.values():
+        summary.read += result.read
+        summary.written += result.written
+        summary.blank += result.blank
+        summary.truncated += result.truncated
+    return summary
+
+
+def _written_counts(path: Path) -> PartitionResult:
+    """The counts stored in a partition file's metadata."""
+    import pyarrow.parquet as pq
+
+    return PartitionResult(**json.loads(pq.read_schema(path).metadata[b"stancekit"]))
+
+
+def _score_partition(partition: Partition, settings: TaskSettings, schema) -> PartitionResult:
+    """Score one partition with the pipeline and write it to its Parquet file atomically.
+
+    A bad record or model is returned as an error (retrying would not help); anything
+    else raises, and Dask retries the partition.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    result = PartitionResult(partition.name)
+    text_columns = {f.name for f in schema if f.type == pa.string()}
+    rows = []
+    try:
+        pipeline = ScoringPipeline(worker_model(settings.model, settings.threads), text_field=settings.text_field,
+                                   batch_size=settings.batch_size, prefix=settings.prefix)
+        items = read_inputs(partition.path, partition.fmt, settings.text_field, span=partition.span)
+        for batch in pipeline.run(items):
+            rows += [_as_text(flatten_for_csv(record), text_columns) for record in batch.records]
+            result.consumed += batch.consumed
+            result.read += batch.consumed - batch.blank
+            result.written += len(batch.records)
+            result.blank += batch.blank
+            result.truncated += batch.truncated
+    except StancekitError as exc:
+        return PartitionResult(partition.name, error=str(exc))
+    metadata = {"stancekit": json.dumps(asdict(result))}
+    table = pa.Table.from_pylist(rows, schema=schema.with_metadata(metadata))
+    final = Path(settings.folder) / partition.name
+    temporary = final.with_name(f".{partition.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        pq.write_table(table, temporary)
+        os.replace(temporary, final)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return result
+
+
+def _as_text(row: dict, text_columns: set[str]) -> dict:
+    """``row`` with the values of text columns that are not text (JSON numbers, booleans) as JSON text."""
+    for name, value in row.items():
+        if value is not None and not isinstance(value, str) and name in text_columns:
+            row[name] = json.dumps(value, ensure_ascii=False)
+    return row
