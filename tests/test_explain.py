@@ -210,3 +210,10 @@ def test_review_flag_threshold():
     assert review_flag(REVIEW_BELOW - 0.01) == "review"
     assert review_flag(REVIEW_BELOW) == ""
     assert review_flag(0.99, in_scope=False) == "out of scope"
+
+
+def test_explain_is_refused_by_the_dask_engine(cli, tmp_path):
+    (tmp_path / "in.txt").write_text("The strike goes on.\n", encoding="utf-8")
+    process = cli("classify", "in.txt", "--engine", "dask", "--explain", "-o", "out.parquet", "--model", "tfidf")
+    assert process.returncode == 2
+    assert "--explain: not available with --engine dask" in process.stderr
