@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SAMPLES := $(wildcard stancekit/samples/*.txt)
 
 # make test installs the accurate model's base weights; make demo does not need them.
-.PHONY: demo test bench bench-quick train-tfidf train-transformer train-ensemble install clean
+.PHONY: demo test report-check bench bench-quick train-tfidf train-transformer train-ensemble install clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,15 @@ demo: install
 
 test: install $(VENV)/.accurate
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -p no:cacheprovider tests
+
+# Debian's chromium, for the headless-browser test of the HTML report (needs root for apt-get)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+# render the HTML report in headless chromium (console, network, a click) and save docs/report.png
+report-check: install chromium
+	STANCEKIT_REPORT_SCREENSHOT=docs/report.png HF_HUB_OFFLINE=1 $(BIN)/pytest -p no:cacheprovider tests/test_report.py
 
 bench: install
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/run.py

@@ -6,7 +6,9 @@
 The transformer's leave-one-seed-article-out folds take five trainings, too long for
 this run: benchmarks/loso.py computes them into loso_transformer.json, reported here;
 likewise benchmarks/dask_scaling.py measures 1 and 2 Dask workers into dask_scaling.json,
-reported here with the cost of 100 million sentences.
+reported here with the cost of 100 million sentences; and benchmarks/explain.py measures
+explanations (deletion test, cost) and the scope check into explain.json, reported here
+when present.
 
 Accuracy: every shipped model on the test split and on each leave-one-seed-article-out
 fold, between a majority-class floor and the human-agreement ceiling. Speed: each
@@ -35,6 +37,7 @@ WORKER = HERE / "worker.py"
 LOSO_CACHE = HERE / "loso_transformer.json"
 LEARNING_CURVE = HERE / "learning_curve.json"
 DASK_SCALING = HERE / "dask_scaling.json"
+EXPLAIN_RESULTS = HERE / "explain.json"
 COST_SENTENCES = 100_000_000
 COST_CORES = (8, 32, 128)
 TARGETS = {"cli_vs_classify": 0.8, "tfidf_sentences_per_s": 20000, "transformer_sentences_per_s": 300,
@@ -311,10 +314,33 @@ def report(results: dict) -> str:
               for s in results["scale"]]
     if DASK_SCALING.exists():
         lines += ["", *dask_section(json.loads(DASK_SCALING.read_text(encoding="utf-8")))]
+    if EXPLAIN_RESULTS.exists():
+        lines += explanations(json.loads(EXPLAIN_RESULTS.read_text(encoding="utf-8")))
     lines += ["", "## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     lines += [f"| {t} | {v} | {verdict(ok)} |" for t, v, ok in targets(results)]
     lines += ["", "## Notes", "", *results.get("notes", []), ""]
     return "\n".join(lines)
+
+
+def explanations(results: dict) -> list[str]:
+    """The report's section on explanations and the scope check, from benchmarks/explain.json."""
+    lines = ["", "## Explanations (`benchmarks/explain.py`, `explain.json`)", "",
+             "Deletion test: delete the evidence that pushed toward each predicted label and score "
+             "the text again; the share of sentences whose label probability went down (sentences "
+             "without such evidence count as not lowered), against deleting as many random words. "
+             f"Test split ({results['test_sentences']} sentences; a seeded sample for occlusion).", "",
+             "| model | method | sentences | stance: lowered | random words | claim: lowered | random words | "
+             "plain ms/sentence | explain ms/sentence |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, m in results["models"].items():
+        lowered, floor = m["share_lowered"], m["share_lowered_random_words"]
+        lines.append(f"| {name} | {m['method']} | {m['sentences']} | {lowered['stance']:.1%} | {floor['stance']:.1%} | "
+                     f"{lowered['claim_type']:.1%} | {floor['claim_type']:.1%} | {m['plain_ms_per_sentence']:.1f} | "
+                     f"{m['explain_ms_per_sentence']:.1f} |")
+    scope = results["scope"]
+    lines += ["", f"Scope check: {scope['flagged_out_of_scope']} of {scope['corpus_sentences']} shipped corpus "
+              f"sentences (all English) flagged out of scope ({scope['false_positive_rate']:.2%}); "
+              f"{scope['us_per_sentence']:.0f} µs per sentence."]
+    return lines
 
 
 def learning_curve_section() -> list[str]:

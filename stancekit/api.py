@@ -19,17 +19,18 @@ if TYPE_CHECKING:
 
 
 @overload
-def classify(text: str, model: str | Path = ..., *, batch_size: int = ..., device: str = ...) -> Prediction: ...
+def classify(text: str, model: str | Path = ..., *, batch_size: int = ..., explain: bool = ...,
+             device: str = ...) -> Prediction: ...
 @overload
 def classify(text: Iterator[str], model: str | Path = ..., *, batch_size: int = ...,
-             device: str = ...) -> Iterator[Prediction]: ...
+             explain: bool = ..., device: str = ...) -> Iterator[Prediction]: ...
 @overload
 def classify(text: Iterable[str], model: str | Path = ..., *, batch_size: int = ...,
-             device: str = ...) -> list[Prediction]: ...
+             explain: bool = ..., device: str = ...) -> list[Prediction]: ...
 
 
 def classify(text, model: str | Path = DEFAULT_MODEL, *, batch_size: int = DEFAULT_BATCH_SIZE,
-             device: str = "cpu"):
+             explain: bool = False, device: str = "cpu"):
     """Label one text, or many.
 
     - a ``str`` gives one Prediction;
@@ -40,22 +41,24 @@ def classify(text, model: str | Path = DEFAULT_MODEL, *, batch_size: int = DEFAU
 
     ``model`` is a shipped model name (``"ensemble"``, the default, ``"transformer"`` or
     ``"tfidf"``) or the folder of a saved model; ``device`` is where it runs ("cpu", or
-    "cuda" for the transformer models). Raises TypeError for input that is not text.
+    "cuda" for the transformer models). ``explain=True`` adds ``evidence``: the words and
+    phrases that pushed toward and against each predicted label (``stancekit.explain``).
+    Raises TypeError for input that is not text.
     """
     if isinstance(text, str):
-        return score_texts(load_model(model, device), [text])[0]
+        return score_texts(load_model(model, device), [text], explain=explain)[0]
     if isinstance(text, (bytes, bytearray)) or not isinstance(text, Iterable):
         raise TypeError(f"classify() takes a str or an iterable of str, not {type(text).__name__}")
     loaded = load_model(model, device)
     if isinstance(text, Iterator):
-        return _classify_lazily(loaded, text, batch_size)
-    return score_texts(loaded, _checked(list(text)))
+        return _classify_lazily(loaded, text, batch_size, explain)
+    return score_texts(loaded, _checked(list(text)), explain=explain)
 
 
-def _classify_lazily(model, texts: Iterator, batch_size: int) -> Iterator[Prediction]:
+def _classify_lazily(model, texts: Iterator, batch_size: int, explain: bool) -> Iterator[Prediction]:
     offset = 0
     while batch := list(itertools.islice(texts, batch_size)):
-        yield from score_texts(model, _checked(batch, offset))
+        yield from score_texts(model, _checked(batch, offset), explain=explain)
         offset += len(batch)
 
 
@@ -67,24 +70,26 @@ def _checked(texts: list, offset: int = 0) -> list[str]:
     return texts
 
 
-def classify_document(text: str, model: str | Path = DEFAULT_MODEL, *,
+def classify_document(text: str, model: str | Path = DEFAULT_MODEL, *, explain: bool = False,
                       device: str = "cpu") -> DocumentPrediction:
-    """Split a document into sentences, label each, and summarise the share of every label."""
+    """Split a document into sentences, label each (with evidence if ``explain``), and summarise
+    the share of every label."""
     if not isinstance(text, str):
         raise TypeError(f"classify_document() takes a str, not {type(text).__name__}")
     loaded = load_model(model, device)
     labels = {task: tuple(str(c) for c in classes) for task, classes in zip(TASKS, loaded.classes_)}
-    return DocumentPrediction.from_sentences(text, score_document(loaded, text), labels)
+    return DocumentPrediction.from_sentences(text, score_document(loaded, text, explain), labels)
 
 
 def classify_frame(frame: "pandas.DataFrame", text_column: str = "text", model: str | Path = DEFAULT_MODEL,
                    *, prefix: str = "", batch_size: int = DEFAULT_BATCH_SIZE,
-                   device: str = "cpu") -> "pandas.DataFrame":
+                   explain: bool = False, device: str = "cpu") -> "pandas.DataFrame":
     """Return a copy of ``frame`` with prediction columns added, rows and index unchanged.
 
     Adds ``stance``, ``stance_confidence``, ``claim_type``, ``claim_confidence``, one
     ``stance_score_<label>`` and ``claim_score_<label>`` column per label, ``model``,
-    ``model_version`` and ``truncated``, each name starting with ``prefix``. Raises
+    ``model_version``, ``truncated``, ``language`` and ``in_scope``, and with ``explain``
+    ``evidence`` (as JSON text, like CSV output), each name starting with ``prefix``. Raises
     ValueError when a new column's name is already taken (choose a ``prefix``) and
     TypeError when a value of ``text_column`` is not a str.
     """
@@ -95,8 +100,9 @@ def classify_frame(frame: "pandas.DataFrame", text_column: str = "text", model: 
     loaded = load_model(model, device)
     texts = _checked(frame[text_column].tolist())
     rows = [flatten_for_csv(fields) for start in range(0, len(texts), batch_size)
-            for fields in prediction_fields(loaded, texts[start:start + batch_size])]
-    added = pandas.DataFrame.from_records(rows, columns=prediction_columns(loaded), index=frame.index)
+            for fields in prediction_fields(loaded, texts[start:start + batch_size], explain)]
+    added = pandas.DataFrame.from_records(rows, columns=prediction_columns(loaded, explain=explain),
+                                          index=frame.index)
     added = added.add_prefix(prefix)
     taken = [name for name in added.columns if name in frame.columns]
     if taken:

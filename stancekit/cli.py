@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--prefix", default="",
                           help="prefix for the names of every added field, e.g. pred_ when the input already "
                           "has a field named like one (stance, claim_type, ...); default: none")
+    classify.add_argument("--explain", action="store_true",
+                          help="add evidence: the words and phrases that pushed toward and against each "
+                          "predicted label, as character spans with signed weights (slower; see README)")
     classify.add_argument("--resume", action="store_true",
                           help="continue an interrupted job writing to the same --output")
     classify.add_argument("--skip-errors", action="store_true",
@@ -121,6 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
                           metavar="THRESHOLD", help="report texts of different documents at least this "
                           f"similar, 0-1 (default: {NEAR_DUPLICATE_THRESHOLD}; 'off' skips the check)")
 
+    report = commands.add_parser("report", parents=[common], help="write an HTML report of documents",
+                                 description="Label every sentence of INPUT (a .txt file: one document; "
+                                 ".jsonl: one document per record) with evidence, and write one "
+                                 "self-contained HTML page that works offline and in print.")
+    report.add_argument("input", metavar="INPUT")
+    report.add_argument("-o", "--output", required=True, help="the HTML file to write")
+    report.add_argument("--text-field", default="text", help="JSON Lines field holding the text (default: text)")
+    report.add_argument("-m", "--model", default=None, help="model name or folder (default: ensemble)")
+
     info = commands.add_parser("info", parents=[common], help="show shipped models, label scheme and versions",
                                description="Without MODEL: stancekit's versions, the label scheme and the "
                                "shipped models. With MODEL: that model's name, version, kind, label scheme, "
@@ -152,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     handler = {"classify": run_classify, "evaluate": run_evaluate, "train": run_train,
-               "validate": run_validate, "info": run_info}[args.command]
+               "validate": run_validate, "report": run_report, "info": run_info}[args.command]
     try:
         return handler(args)
     except BrokenPipeError:
@@ -196,8 +208,8 @@ def run_classify(args) -> int:
     job = ClassifyJob(inputs=args.inputs, model=_model_name(args), output=args.output,
                       output_format=args.format, input_format=args.input_format, text_field=args.text_field,
                       split_sentences=args.split_sentences, batch_size=args.batch_size, prefix=args.prefix,
-                      resume=args.resume, skip_errors=args.skip_errors, rejects=args.rejects, quiet=args.quiet,
-                      device=args.device or "cpu")
+                      explain=args.explain, resume=args.resume, skip_errors=args.skip_errors,
+                      rejects=args.rejects, quiet=args.quiet, device=args.device or "cpu")
     if args.engine == "dask":
         return _classify_on_dask(args, job)
     dask_options = [name for name in ("scheduler", "workers", "blocksize") if getattr(args, name) is not None]
@@ -323,6 +335,19 @@ def run_validate(args) -> int:
         print(f"{len(report.problems)} problem(s) in {report.records} records", file=sys.stderr)
         return EXIT_PROBLEMS
     print(report.summary())
+    return 0
+
+
+def run_report(args) -> int:
+    from .io import check_distinct_paths
+    from .report import read_documents, write_report
+
+    check_distinct_paths([args.input], [args.output])
+    documents = read_documents(args.input, args.text_field)
+    if not documents:
+        raise InputError(f"{args.input}: no documents to report on")
+    write_report(documents, args.output, _model_name(args))
+    _note(args, f"wrote a report of {len(documents)} document{'s' * (len(documents) != 1)} to {args.output}")
     return 0
 
 

@@ -229,6 +229,7 @@ def _check_job(job: ClassifyJob) -> tuple[list[str], list[str]]:
     """Refuse what the dask engine does not do; return the input paths (globs expanded) and formats."""
     unsupported = [option for option, used in (("--split-sentences", job.split_sentences),
                                                ("--skip-errors", job.skip_errors), ("--rejects", job.rejects),
+                                               ("--explain", job.explain),
                                                ("--format", job.output_format not in (None, "parquet")))
                    if used]
     if unsupported:

@@ -29,6 +29,7 @@ from typing import IO, Callable, Iterable, Iterator
 
 from .errors import InputError
 from .files import atomic_write_text
+from .labels import TASKS
 
 STDIN = "-"
 
@@ -343,22 +344,35 @@ class CsvWriter:
 
 
 class TableWriter:
-    """Writes a fixed-width table for reading in a terminal: labels, confidences and the text."""
+    """Writes a fixed-width table for reading in a terminal: labels, confidences, a flag and the text.
+
+    The flag is ``review`` for a low stance confidence and ``out of scope`` for text the
+    models do not cover (``prediction.review_flag``). Records with evidence get one more
+    line per label listing it (+ toward the label, - against).
+    """
 
     def __init__(self, stream: IO[str], text_field: str = "text", prefix: str = "", **_: object) -> None:
         self.stream = stream
         self.text_field = text_field
         self.prefix = prefix
-        stream.write(f"{'stance':<11} {'conf':>5}  {'claim_type':<20} {'conf':>5}  text\n")
+        stream.write(f"{'stance':<11} {'conf':>5}  {'claim_type':<20} {'conf':>5}  {'flag':<12}  text\n")
 
     def write(self, records: Iterable[dict]) -> None:
         """Write a batch of records, one row each."""
+        from .prediction import review_flag
+
         p = self.prefix
         for record in records:
             text = " ".join(str(record.get(self.text_field, "")).split())
             text = text if len(text) <= 90 else text[:87] + "..."
+            flag = review_flag(record[p + "stance_confidence"], record[p + "in_scope"])
             self.stream.write(f"{record[p + 'stance']:<11} {record[p + 'stance_confidence']:>5.2f}  "
-                              f"{record[p + 'claim_type']:<20} {record[p + 'claim_confidence']:>5.2f}  {text}\n")
+                              f"{record[p + 'claim_type']:<20} {record[p + 'claim_confidence']:>5.2f}  "
+                              f"{flag:<12}  {text}\n")
+            evidence = record.get(p + "evidence")
+            for task in TASKS if evidence else ():
+                listed = ", ".join(f"{item['weight']:+.3g} {item['text']!r}" for item in evidence[task]) or "none"
+                self.stream.write(f"{'':<11}   {task} evidence: {listed}\n")
 
 
 WRITERS: dict[str, Callable[..., JsonLinesWriter | CsvWriter | TableWriter]] = {

@@ -21,12 +21,15 @@ from .errors import InputError
 from .io import (STDIN, BadRecord, BlankLine, InputRecord, ReadItem, ResumableOutput, WRITERS,
                  check_distinct_paths, flatten_for_csv, input_columns, input_format, output_format,
                  read_inputs)
+from .language import detect_scope
 from .prediction import Prediction
 from .segment import split_sentences
 
 PREDICTION_FIELDS = ("stance", "stance_confidence", "stance_scores", "claim_type", "claim_confidence",
-                     "claim_scores", "model", "model_version", "truncated")
+                     "claim_scores", "model", "model_version", "truncated", "language", "in_scope")
 """The fields a prediction adds to a record, in output order."""
+EVIDENCE_FIELD = "evidence"
+"""With explanations: the evidence for the predicted labels (``explain.explain_texts``), after the prediction fields."""
 PROVENANCE_FIELDS = ("input_file", "input_line")
 """Where an output record came from: the input file (``<stdin>`` for ``-``) and its line."""
 SENTENCE_FIELDS = ("document", "sentence", "start", "end")
@@ -35,8 +38,13 @@ DEFAULT_BATCH_SIZE = 256
 _CHECKPOINT_SECONDS = 1.0
 
 
-def prediction_fields(model, texts: list[str]) -> list[dict]:
-    """Score ``texts`` with a loaded model: one dict of ``PREDICTION_FIELDS`` per text."""
+def prediction_names(explain: bool = False) -> tuple[str, ...]:
+    """The names of the fields a prediction adds, in output order (with ``evidence`` when explaining)."""
+    return PREDICTION_FIELDS + ((EVIDENCE_FIELD,) if explain else ())
+
+
+def prediction_fields(model, texts: list[str], explain: bool = False) -> list[dict]:
+    """Score ``texts`` with a loaded model: one dict of ``prediction_names(explain)`` per text."""
     if not texts:
         return []
     scores = model.predict_scores(texts)
@@ -50,30 +58,39 @@ def prediction_fields(model, texts: list[str]) -> list[dict]:
                          [dict(zip(labels, row)) for row in rows]))
     (stance, stance_conf, stance_scores), (claim, claim_conf, claim_scores) = per_task
     name, version = model.name, model.version
-    return [{"stance": stance[i], "stance_confidence": stance_conf[i], "stance_scores": stance_scores[i],
-             "claim_type": claim[i], "claim_confidence": claim_conf[i], "claim_scores": claim_scores[i],
-             "model": name, "model_version": version, "truncated": truncated}
-            for i, truncated in enumerate(scores.truncated.tolist())]
+    scopes = [detect_scope(text) for text in texts]
+    fields = [{"stance": stance[i], "stance_confidence": stance_conf[i], "stance_scores": stance_scores[i],
+               "claim_type": claim[i], "claim_confidence": claim_conf[i], "claim_scores": claim_scores[i],
+               "model": name, "model_version": version, "truncated": truncated,
+               "language": scopes[i].language, "in_scope": scopes[i].in_scope}
+              for i, truncated in enumerate(scores.truncated.tolist())]
+    if explain:
+        from .explain import explain_texts
+
+        for record, evidence in zip(fields, explain_texts(model, texts, fields)):
+            record[EVIDENCE_FIELD] = evidence
+    return fields
 
 
-def prediction_columns(model, prefix: str = "") -> list[str]:
+def prediction_columns(model, prefix: str = "", explain: bool = False) -> list[str]:
     """The names of the prediction fields flattened into columns (CSV, data frames), scores per label."""
     scores = {f"{task}_scores": {str(label): 0.0 for label in classes}
               for task, classes in zip(("stance", "claim"), model.classes_)}
-    return [prefix + name for name in flatten_for_csv({name: scores.get(name) for name in PREDICTION_FIELDS})]
+    return [prefix + name for name in flatten_for_csv({name: scores.get(name) for name in prediction_names(explain)})]
 
 
-def score_texts(model, texts: list[str], spans: Sequence[tuple[int, int]] | None = None) -> list[Prediction]:
+def score_texts(model, texts: list[str], spans: Sequence[tuple[int, int]] | None = None,
+                explain: bool = False) -> list[Prediction]:
     """Score ``texts`` with a loaded model as Prediction objects (with offsets when ``spans`` is given)."""
     spans = spans or [(None, None)] * len(texts)
     return [Prediction(text=text, start=start, end=end, **fields)
-            for text, (start, end), fields in zip(texts, spans, prediction_fields(model, texts))]
+            for text, (start, end), fields in zip(texts, spans, prediction_fields(model, texts, explain))]
 
 
-def score_document(model, text: str) -> list[Prediction]:
+def score_document(model, text: str, explain: bool = False) -> list[Prediction]:
     """Split a document into sentences and score each, with its offsets in ``text``."""
     sentences = split_sentences(text)
-    return score_texts(model, [s.text for s in sentences], [(s.start, s.end) for s in sentences])
+    return score_texts(model, [s.text for s in sentences], [(s.start, s.end) for s in sentences], explain)
 
 
 @dataclass
@@ -86,6 +103,7 @@ class ScoredBatch:
     blank: int = 0
     empty_documents: int = 0
     truncated: int = 0
+    out_of_scope: int = 0
 
 
 class ScoringPipeline:
@@ -94,11 +112,12 @@ class ScoringPipeline:
     ``text_field`` names the field holding the text; with ``split_sentences`` each record
     is a document and each of its sentences becomes an output record (the text field then
     holds the sentence). Every added field's name starts with ``prefix``; an input field
-    with the name of an added field is an error, never overwritten.
+    with the name of an added field is an error, never overwritten. ``explain`` adds the
+    ``evidence`` field.
     """
 
     def __init__(self, model, *, text_field: str = "text", split_sentences: bool = False,
-                 batch_size: int = DEFAULT_BATCH_SIZE, prefix: str = "") -> None:
+                 batch_size: int = DEFAULT_BATCH_SIZE, prefix: str = "", explain: bool = False) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.model = model
@@ -106,13 +125,15 @@ class ScoringPipeline:
         self.split_sentences = split_sentences
         self.batch_size = batch_size
         self.prefix = prefix
+        self.explain = explain
         extra = PROVENANCE_FIELDS + (SENTENCE_FIELDS if split_sentences else ())
-        self.added_fields = tuple(prefix + name for name in PREDICTION_FIELDS + extra)
+        self.added_fields = tuple(prefix + name for name in prediction_names(explain) + extra)
 
     def output_columns(self, columns: Iterable[str]) -> list[str]:
         """The CSV columns of output records built from inputs with these columns."""
-        provenance = self.added_fields[len(PREDICTION_FIELDS):]
-        return list(dict.fromkeys([*columns, *prediction_columns(self.model, self.prefix), *provenance]))
+        provenance = self.added_fields[len(prediction_names(self.explain)):]
+        return list(dict.fromkeys([*columns, *prediction_columns(self.model, self.prefix, self.explain),
+                                   *provenance]))
 
     def run(self, items: Iterable[ReadItem], first_document: int = 0) -> Iterator[ScoredBatch]:
         """Score input items batch by batch; a document's sentences always share one batch.
@@ -154,10 +175,11 @@ class ScoringPipeline:
                     p + "start": sentence.start, p + "end": sentence.end})
 
     def _scored(self, batch: ScoredBatch, units: list[tuple[dict, str, dict]]) -> ScoredBatch:
-        fields = prediction_fields(self.model, [text for _, text, _ in units])
+        fields = prediction_fields(self.model, [text for _, text, _ in units], self.explain)
         p = self.prefix
         for (record, _, provenance), predicted in zip(units, fields):
             batch.truncated += predicted["truncated"]
+            batch.out_of_scope += not predicted["in_scope"]
             prefixed = {p + name: value for name, value in predicted.items()} if p else predicted
             batch.records.append({**record, **prefixed, **provenance})
         return batch
@@ -175,6 +197,7 @@ class JobSummary:
     blank: int = 0
     skipped: list[BadRecord] = field(default_factory=list)
     truncated: int = 0
+    out_of_scope: int = 0
     empty_documents: int = 0
     resumed_after: int = 0
 
@@ -182,6 +205,7 @@ class JobSummary:
         """One line: records written and where, and every count that is not zero."""
         counts = ((self.read, "input record{s}"), (self.blank, "blank line{s}"),
                   (len(self.skipped), "skipped"), (self.truncated, "truncated"),
+                  (self.out_of_scope, "out of scope (not English)"),
                   (self.empty_documents, "document{s} without sentences"))
         parts = [f"{n} {what.format(s='' if n == 1 else 's')}" for n, what in counts if n or "input" in what]
         return f"wrote {self.written} record{'' if self.written == 1 else 's'} to {self.output} ({', '.join(parts)})"
@@ -200,6 +224,7 @@ class ClassifyJob:
     split_sentences: bool = False
     batch_size: int = DEFAULT_BATCH_SIZE
     prefix: str = ""
+    explain: bool = False
     resume: bool = False
     skip_errors: bool = False
     rejects: str | None = None
@@ -220,7 +245,7 @@ def run_job(job: ClassifyJob, stdout: IO[str]) -> JobSummary:
     fmt = output_format(job.output, job.output_format)
     model = load_model(job.model, job.device)
     pipeline = ScoringPipeline(model, text_field=job.text_field, split_sentences=job.split_sentences,
-                               batch_size=job.batch_size, prefix=job.prefix)
+                               batch_size=job.batch_size, prefix=job.prefix, explain=job.explain)
     writer_options = {"text_field": job.text_field, "prefix": job.prefix,
                       "columns": _csv_columns(job, formats, pipeline) if fmt == "csv" else None}
     summary = JobSummary(job.output or "stdout")
@@ -290,6 +315,7 @@ def _count(summary: JobSummary, batch: ScoredBatch, sink: ResumableOutput | None
     summary.blank += batch.blank
     summary.empty_documents += batch.empty_documents
     summary.truncated += batch.truncated
+    summary.out_of_scope += batch.out_of_scope
     summary.skipped.extend(batch.bad)
     for bad in batch.bad:
         if sink:
@@ -307,4 +333,4 @@ def job_fingerprint(job: ClassifyJob, formats: list[str], model_folder: Path, mo
     return {"model": [model.name, model.version, digest], "text_field": job.text_field,
             "split_sentences": job.split_sentences, "prefix": job.prefix,
             "output_format": output_format(job.output, job.output_format), "input_formats": formats,
-            "skip_errors": job.skip_errors, "inputs": inputs}
+            "skip_errors": job.skip_errors, "inputs": inputs, **({"explain": True} if job.explain else {})}

@@ -8,6 +8,22 @@ from dataclasses import asdict, dataclass, field
 from .labels import TASKS
 
 
+REVIEW_BELOW = 0.65
+"""Stance confidence under which a label is marked ``review`` (table and report views).
+
+Chosen on the dev split, where the shipped models are calibrated: every confidence bin
+under 0.65 is labeled right less than 60 % of the time, and from 0.65 up more than 60 %
+(the default model: 52 % right under 0.65, 22 % of dev sentences; 86 % right above it).
+See README.md, "When not to trust a label"."""
+
+
+def review_flag(stance_confidence: float, in_scope: bool | None = True) -> str:
+    """``out of scope`` for text the models do not cover, ``review`` for a low stance confidence, else ``""``."""
+    if in_scope is False:
+        return "out of scope"
+    return "review" if stance_confidence < REVIEW_BELOW else ""
+
+
 @dataclass(frozen=True)
 class Prediction:
     """The labels of one text, with the probability of every label and the model that gave them."""
@@ -25,18 +41,21 @@ class Prediction:
     start: int | None = None
     """Offset of the sentence in its document (``classify_document`` only)."""
     end: int | None = None
+    language: str | None = None
+    """ISO 639 code of the text's language (``und``: no letters); see ``stancekit.language``."""
+    in_scope: bool | None = None
+    """Whether the models cover the text (English); labels of other texts mean nothing."""
+    evidence: dict | None = None
+    """With ``explain=True``: the spans that pushed toward and against each label (``stancekit.explain``)."""
+
+    @property
+    def flag(self) -> str:
+        """``out of scope``, ``review`` (stance confidence under ``REVIEW_BELOW``) or ``""``."""
+        return review_flag(self.stance_confidence, self.in_scope)
 
     def to_dict(self) -> dict:
         """The prediction as a JSON-able dict (the text and offsets included)."""
         return asdict(self)
-
-    def output_fields(self) -> dict:
-        """The fields the CLI adds to an input record: every field except the text."""
-        fields = self.to_dict()
-        del fields["text"]
-        if self.start is None:
-            del fields["start"], fields["end"]
-        return fields
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator, ABC):
     def _predict_scores(self, texts: list[str]) -> Scores:
         """``predict_scores`` for a fitted model and checked texts."""
 
+    def full_precision(self) -> "TextClassifier":
+        """This model on its full-precision inference path, sharing its weights (itself when it has one path)."""
+        return self
+
     def predict_proba(self, X: Sequence[str]) -> list[np.ndarray]:
         """Return ``[stance_probabilities, claim_type_probabilities]`` for ``X``."""
         return self.predict_scores(X).probabilities

@@ -14,6 +14,7 @@ ensemble, for instance) are saved in ``members/NAME/`` inside the ensemble's fol
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Sequence
 
@@ -115,6 +116,12 @@ class EnsembleClassifier(TextClassifier):
             if texts else np.zeros(0, dtype=bool)
         return Scores([softmax(task_logits / self.temperature_[task])
                        for task, task_logits in zip(TASKS, logits)], truncated)
+
+    def full_precision(self) -> "EnsembleClassifier":
+        """A copy whose members run on their full-precision paths (weights shared)."""
+        model = copy.copy(self)
+        model.members_ = {name: member.full_precision() for name, member in self.members_.items()}
+        return model
 
     def describe(self) -> str:
         """The members, their weights and the temperatures, for the model card."""

@@ -17,7 +17,8 @@ sorting.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple, Sequence
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -37,6 +38,34 @@ def _code_points(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return points, np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
 
 
+@dataclass(frozen=True)
+class NgramGrid:
+    """The n-grams of a batch of texts, one row per unit (code point or word) an n-gram can start at.
+
+    ``hashes[i, c]`` is the hash of the n-gram of ``low + c`` units starting at unit ``i``,
+    present where ``valid[i, c]``; ``rows[i]`` is the text of unit ``i``. ``starts`` and
+    ``ends`` are the units' code-point offsets in the texts joined, lower-cased; None when
+    the units are the code points themselves.
+    """
+
+    hashes: np.ndarray
+    valid: np.ndarray
+    rows: np.ndarray
+    starts: np.ndarray | None = None
+    ends: np.ndarray | None = None
+
+
+class NgramOccurrences(NamedTuple):
+    """Kept n-gram occurrences: text row, feature column, weight, and span ``[start, end)`` in the
+    lower-cased text."""
+
+    rows: np.ndarray
+    columns: np.ndarray
+    weights: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+
+
 class HashedNgramVectorizer(ABC):
     """Shared fitting and weighting; subclasses say which n-grams a text has."""
 
@@ -46,12 +75,21 @@ class HashedNgramVectorizer(ABC):
         self.min_df = min_df
 
     @abstractmethod
+    def _grid(self, texts: Sequence[str]) -> NgramGrid:
+        """Every n-gram of ``texts``, by the unit it starts at and its length."""
+
     def _hashes(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Return (row index, 64-bit hash) of every n-gram occurrence, ordered by row."""
+        grid = self._grid(texts)
+        valid = grid.valid.ravel()
+        return np.repeat(grid.rows, grid.valid.shape[1])[valid], grid.hashes.ravel()[valid]
+
+    def _bucket(self, hashes: np.ndarray) -> np.ndarray:
+        return ((hashes * _MIX) >> np.uint64(64 - self.n_bits)).astype(np.int64)
 
     def _buckets(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         rows, hashes = self._hashes(texts)
-        return rows, ((hashes * _MIX) >> np.uint64(64 - self.n_bits)).astype(np.int64)
+        return rows, self._bucket(hashes)
 
     def fit(self, texts: Sequence[str]) -> "HashedNgramVectorizer":
         """Keep the buckets present in at least ``min_df`` texts and learn their IDF."""
@@ -72,17 +110,39 @@ class HashedNgramVectorizer(ABC):
 
     def transform(self, texts: Sequence[str]) -> csr_matrix:
         """Return the normalised TF-IDF matrix of ``texts`` (see the module's description)."""
-        rows, buckets = self._buckets(texts)
+        rows, columns, weights, _ = self._weighted(*self._buckets(texts), len(texts))
+        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(texts)), out=indptr[1:])
+        return csr_matrix((weights, columns, indptr), shape=(len(texts), len(self.buckets_)))
+
+    def _weighted(self, rows: np.ndarray, buckets: np.ndarray, n_texts: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The occurrences of kept buckets: (row, column, normalised weight) and which occurrences were kept."""
         columns = self._lookup[buckets]
         known = columns >= 0
         rows, columns = rows[known], columns[known]
         weights = self.idf_[columns]
-        norms = np.sqrt(np.bincount(rows, weights=weights * weights, minlength=len(texts)))
+        norms = np.sqrt(np.bincount(rows, weights=weights * weights, minlength=n_texts))
         norms[norms == 0] = 1
         weights /= norms[rows].astype(np.float32)
-        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=len(texts)), out=indptr[1:])
-        return csr_matrix((weights, columns, indptr), shape=(len(texts), len(self.buckets_)))
+        return rows, columns, weights, known
+
+    def occurrences(self, texts: Sequence[str]) -> NgramOccurrences:
+        """Every occurrence of a kept n-gram in ``texts``, with its span in the lower-cased text.
+
+        An occurrence's weight is its share of its entry in ``transform``'s matrix: the
+        weights of one column's occurrences in one text add up to that entry.
+        """
+        grid = self._grid(texts)
+        units, sizes = np.nonzero(grid.valid)  # row-major: the order of ``_hashes``
+        last = units + sizes + self.ngram_range[0] - 1
+        starts = units if grid.starts is None else grid.starts[units]
+        ends = last + 1 if grid.ends is None else grid.ends[last]
+        rows, columns, weights, known = self._weighted(grid.rows[units], self._bucket(grid.hashes[units, sizes]),
+                                                      len(texts))
+        text_starts = np.concatenate([[0], np.cumsum([len(text.lower()) for text in texts])])
+        return NgramOccurrences(rows, columns, weights, starts[known] - text_starts[rows],
+                                ends[known] - text_starts[rows])
 
 
 class HashedCharNgramVectorizer(HashedNgramVectorizer):
@@ -91,7 +151,7 @@ class HashedCharNgramVectorizer(HashedNgramVectorizer):
     def __init__(self, ngram_range: tuple[int, int] = (2, 5), n_bits: int = 22, min_df: int = 2) -> None:
         super().__init__(ngram_range, n_bits, min_df)
 
-    def _hashes(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _grid(self, texts: Sequence[str]) -> NgramGrid:
         points, row_of_point = _code_points(texts)
         low, high = self.ngram_range
         # One column per n: the n-gram starting at each character, or 0 (dropped) where it
@@ -106,8 +166,7 @@ class HashedCharNgramVectorizer(HashedNgramVectorizer):
                 if n >= low:
                     hashes[:count, n - low] = running ^ np.uint64(n)
                     valid[:count, n - low] = row_of_point[:count] == row_of_point[n - 1:]
-        valid = valid.ravel()
-        return np.repeat(row_of_point, high - low + 1)[valid], hashes.ravel()[valid]
+        return NgramGrid(hashes, valid, row_of_point)
 
 
 class HashedWordNgramVectorizer(HashedNgramVectorizer):
@@ -117,10 +176,12 @@ class HashedWordNgramVectorizer(HashedNgramVectorizer):
     def __init__(self, ngram_range: tuple[int, int] = (1, 2), n_bits: int = 22, min_df: int = 2) -> None:
         super().__init__(ngram_range, n_bits, min_df)
 
-    def _hashes(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _grid(self, texts: Sequence[str]) -> NgramGrid:
         points, row_of_point = _code_points(texts)
         if not len(points):
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64)
+            none = np.empty(0, dtype=np.int64)
+            width = self.ngram_range[1] - self.ngram_range[0] + 1
+            return NgramGrid(np.empty((0, width), dtype=np.uint64), np.empty((0, width), dtype=bool), none, none, none)
         is_word = _word_characters(points)
         edges = np.diff(np.concatenate([[False], is_word, [False]]).astype(np.int8))
         starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
@@ -152,8 +213,7 @@ class HashedWordNgramVectorizer(HashedNgramVectorizer):
                 if n >= low:
                     hashes[:count, n - low] = running ^ (np.uint64(n) << np.uint64(32))
                     valid[:count, n - low] = word_rows[:count] == word_rows[n - 1:]
-        valid = valid.ravel()
-        return np.repeat(word_rows, high - low + 1)[valid], hashes.ravel()[valid]
+        return NgramGrid(hashes, valid, word_rows, starts, ends)
 
 
 def _word_characters(points: np.ndarray) -> np.ndarray:

@@ -216,6 +216,17 @@ class TransformerClassifier(TextClassifier):
         self._inference_encoder = encoder
         self._inference_device = self.device
 
+    def full_precision(self) -> "TransformerClassifier":
+        """A copy sharing this model's weights that runs the encoder in fp32 (itself if it already does)."""
+        import copy
+
+        if self.precision == "fp32":
+            return self
+        model = copy.copy(self)
+        model.precision = "fp32"
+        model._prepare_inference()
+        return model
+
     # --- running the encoder ----------------------------------------------------------
 
     def run_layers(self, hidden, attention_mask, start: int, stop: int | None = None, encoder=None):
