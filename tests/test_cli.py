@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from stancekit.registry import DEFAULT_MODEL, shipped_models
+
 from conftest import SEEDS_DIR, cli_env, make_record, write_jsonl
 
 PREDICTION_FIELDS = {"stance", "stance_confidence", "stance_scores", "claim_type", "claim_confidence",
@@ -177,9 +179,11 @@ def test_info_lists_models_and_scheme(cli):
     assert process.returncode == 0, process.stderr
     assert "label scheme 1.0" in process.stdout
     lines = process.stdout.splitlines()
-    assert any(line.startswith("  ensemble (default): ensemble 1.0.0, scheme 1.0") for line in lines)
-    assert any(line.startswith("  transformer: transformer 1.0.0, scheme 1.0") for line in lines)
-    assert any(line.startswith("  tfidf: tfidf 1.0.0, scheme 1.0") for line in lines)
+    for name, folder in shipped_models().items():
+        version = json.loads((folder / "config.json").read_text(encoding="utf-8"))["version"]
+        default = " (default)" if name == DEFAULT_MODEL else ""
+        assert any(line.startswith(f"  {name}{default}: {name} {version}, scheme 1.0") for line in lines), name
+    assert set(shipped_models()) == {"ensemble", "tfidf", "transformer"}
     assert "stance: regime, opposition, neutral" in process.stdout
     assert "test: stance macro-F1 0." in process.stdout
 
