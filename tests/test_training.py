@@ -153,8 +153,11 @@ def test_train_ensemble_cli_saves_a_working_ensemble_with_name_version_and_data_
 
 
 def test_info_on_a_shipped_model(cli):
+    from stancekit.registry import resolve
+
+    config = json.loads((resolve("tfidf") / "config.json").read_text(encoding="utf-8"))
     process = cli("info", "tfidf")
     assert process.returncode == 0, process.stderr
-    assert process.stdout.startswith("tfidf 1.0.0 (tfidf), label scheme 1.0")
-    assert "training data sha256: not recorded" in process.stdout
+    assert process.stdout.startswith(f"tfidf {config['version']} (tfidf), label scheme 1.0")
+    assert f"training data sha256: {config['training']['data_sha256']}" in process.stdout
     assert "weights.safetensors" in process.stdout
