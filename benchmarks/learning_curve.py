@@ -34,13 +34,6 @@ def train_documents_subset(train: list[dict], fraction: float, seed: int) -> lis
     return [r for r in train if r["doc_id"] in kept]
 
 
-def shipped_settings(kind: str) -> dict:
-    from stancekit.registry import resolve
-
-    config = json.loads((resolve(kind) / "config.json").read_text(encoding="utf-8"))
-    return {k: v for k, v in config["settings"].items() if k != "base"}, config
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["tfidf", "transformer"])
@@ -49,6 +42,9 @@ def main() -> None:
     parser.add_argument("--out", default=str(HERE / "learning_curve.json"))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    sys.path.insert(0, str(HERE))
+    from run import shipped_settings
 
     from stancekit.data import load_records, read_split_assignment, split_records
     from stancekit.evaluate import evaluate_model

@@ -23,13 +23,11 @@ HERE = Path(__file__).resolve().parent
 def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     sys.path.insert(0, str(HERE))
-    from run import LOSO_CACHE, leave_one_seed_out
+    from run import LOSO_CACHE, leave_one_seed_out, shipped_settings
 
     from stancekit.data import load_records, read_split_assignment, split_records
-    from stancekit.registry import resolve
 
-    config = json.loads((resolve("transformer") / "config.json").read_text(encoding="utf-8"))
-    params = {k: v for k, v in config["settings"].items() if k != "base"}
+    params, _ = shipped_settings("transformer")
     records = load_records()
     started = time.perf_counter()
     folds = leave_one_seed_out("transformer", records, split_records(records, read_split_assignment()),

@@ -112,6 +112,14 @@ def summarise(result) -> dict:
                for task, m in result.tasks.items()}, "documents": result.documents}
 
 
+def shipped_settings(kind: str) -> tuple[dict, dict]:
+    """A shipped model's constructor settings (its base encoder's identity left out) and its whole config."""
+    from stancekit.registry import resolve
+
+    config = json.loads((resolve(kind) / "config.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in config["settings"].items() if k != "base"}, config
+
+
 def leave_one_seed_out(kind: str, records: list[dict], grouped: dict, params: dict | None = None) -> dict:
     """Train without one seed article (on train, selecting on dev), test on that article; per article.
 

@@ -9,7 +9,6 @@ all call this module rather than scoring on their own.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 import time
@@ -324,13 +323,13 @@ def _count(summary: JobSummary, batch: ScoredBatch, sink: ResumableOutput | None
 
 def job_fingerprint(job: ClassifyJob, formats: list[str], model_folder: Path, model) -> dict:
     """Everything that shapes a job's output: the model's identity, the options and the inputs."""
-    manifest = model_folder / "manifest.json"
-    digest = hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None
+    from .artifacts import model_digest
+
     inputs = []
     for path in job.inputs:
         status = os.stat(path)
         inputs.append([str(Path(path).resolve()), status.st_size, status.st_mtime_ns])
-    return {"model": [model.name, model.version, digest], "text_field": job.text_field,
+    return {"model": [model.name, model.version, model_digest(model_folder)], "text_field": job.text_field,
             "split_sentences": job.split_sentences, "prefix": job.prefix,
             "output_format": output_format(job.output, job.output_format), "input_formats": formats,
             "skip_errors": job.skip_errors, "inputs": inputs, **({"explain": True} if job.explain else {})}
