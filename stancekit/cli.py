@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--members", nargs="+", metavar="MODEL",
                        help="with --model ensemble: combine these trained models (names or folders) on "
                        "the dev split instead of training new members; the ensemble refers to them")
+    train.add_argument("--resume", action="store_true",
+                       help="continue a training into --out that was interrupted, from its last finished "
+                       "epoch (the same command otherwise); the result equals an uninterrupted run")
     train.add_argument("--seed", type=int, default=13, help="random seed (default: 13)")
     train.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="a model parameter, e.g. --param epochs=6 (JSON values)")
@@ -317,7 +320,8 @@ def run_train(args) -> int:
         elif args.device != "cpu":
             raise InputError(f"--device {args.device}: a {args.kind} model trains on the CPU only")
     result = train(args.kind, data=args.data, splits=args.splits, out=args.out, seed=args.seed,
-                   params=params, quiet=args.quiet, overwrite=args.overwrite, members=args.members)
+                   params=params, quiet=args.quiet, overwrite=args.overwrite, members=args.members,
+                   resume=args.resume)
     sizes = ", ".join(f"{split} {n}" for split, n in result.split_sizes.items())
     print(f"trained {args.kind} in {result.seconds:.0f} s on {sizes} records; saved to {result.folder}")
     for scores in result.scores.values():

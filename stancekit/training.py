@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import numpy as np
 from .classifiers.base import check_destination
 from .classifiers.encoders import available_cores
 from .data import SPLITS, load_records, read_split_assignment, split_records
+from .errors import ModelError
 from .evaluate import EvaluationResult, evaluate_model
 from .labels import TASKS, get_scheme
 from .registry import make_model
@@ -46,10 +48,15 @@ def texts_and_labels(records: Sequence[dict]) -> tuple[list[str], np.ndarray]:
             np.array([[r[task] for task in TASKS] for r in records], dtype=object))
 
 
+def checkpoint_folder(out: Path) -> Path:
+    """Where training into the model folder ``out`` keeps its per-epoch checkpoint: a hidden folder beside it."""
+    return out.parent / f".{out.name}.checkpoint"
+
+
 def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Path | None = None,
           out: str | Path | None = None, seed: int = 13, params: dict | None = None,
-          quiet: bool = False, overwrite: bool = False, members: Sequence[str] | None = None
-          ) -> TrainingResult:
+          quiet: bool = False, overwrite: bool = False, members: Sequence[str] | None = None,
+          resume: bool = False) -> TrainingResult:
     """Fit a ``kind`` model on the train split, select on dev, score dev and test, and save it.
 
     ``data`` defaults to the shipped corpus and ``splits`` to its shipped split file;
@@ -58,9 +65,22 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
     the model is saved there (``overwrite`` replaces a model already there), with a
     model card holding its held-out scores and, in its config, the SHA-256 of the
     records it was trained, selected and scored on (``data_sha256``).
+
+    Models that train in epochs keep a checkpoint beside ``out`` (``checkpoint_folder``)
+    after each epoch; it is removed once the model is saved. A run that was killed is
+    continued with ``resume`` (the same arguments otherwise); without ``resume`` a
+    leftover checkpoint is an error, so a run never silently continues another.
     """
+    checkpoint = None
     if out is not None:
         check_destination(Path(out), overwrite)
+        checkpoint = checkpoint_folder(Path(out))
+        if checkpoint.exists() and not resume:
+            raise ModelError(f"{checkpoint}: an interrupted training into {out} left this checkpoint; "
+                             "resume it (resume=True) or delete the folder to start afresh")
+    if resume and (checkpoint is None or not checkpoint.exists()):
+        raise ModelError(f"nothing to resume: no checkpoint of a training into {out} "
+                         f"({checkpoint or 'no output folder given'})")
     started = time.perf_counter()
     records = load_records(data)
     grouped = split_records(records, read_split_assignment(splits), seed=seed)
@@ -71,7 +91,7 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
         model = _combined_ensemble(kind, members, validation, seed, params)
     else:
         model = make_model(kind, seed=seed, **(params or {}))
-        model.fit(*texts_and_labels(grouped["train"]), validation=validation, quiet=quiet)
+        model.fit(*texts_and_labels(grouped["train"]), validation=validation, quiet=quiet, checkpoint=checkpoint)
     seconds = time.perf_counter() - started
     scores = {split: evaluate_model(model, grouped[split], data=f"{split} split")
               for split in ("dev", "test") if grouped[split]}
@@ -86,6 +106,7 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
                  "training": {"data": data_names, "data_sha256": data_sha256(records), "split_sizes": sizes,
                               "seed": seed, "seconds": round(seconds, 1)}}
         folder = model.save(out, card=card, extra=extra, overwrite=overwrite)
+        shutil.rmtree(checkpoint, ignore_errors=True)
     return TrainingResult(model, folder, scores, sizes, seconds)
 
 

@@ -238,8 +238,42 @@ def test_a_full_fine_tune_stores_whole_layers():
     assert not any("lora" in key for key in stored)
 
 
+def test_svd_storage_keeps_low_rank_weight_changes_and_loads_to_the_same_scores(tmp_path):
+    """A full fine-tune stored as rank-r factors of each weight change: the trained model already holds
+    the factored weights, so it scores exactly as its saved and loaded copy; a full rank loses nothing."""
+    import torch
+
+    from safetensors import safe_open
+
+    def probabilities(model):
+        return model.predict_proba(TEXTS)
+
+    full = small(adapter="full", trainable_layers=1, learning_rate=5e-3, epochs=2).fit(TEXTS, LABELS, quiet=True)
+    exact = small(adapter="svd", delta_rank=384, trainable_layers=1, learning_rate=5e-3, epochs=2
+                  ).fit(TEXTS, LABELS, quiet=True)
+    for a, b in zip(probabilities(full), probabilities(exact)):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    low = small(adapter="svd", delta_rank=2, trainable_layers=1, learning_rate=5e-3, epochs=2
+                ).fit(TEXTS, LABELS, quiet=True)
+    folder = low.save(tmp_path / "svd")
+    loaded = AccurateClassifier.load(folder)
+    for a, b in zip(probabilities(low), probabilities(loaded)):
+        np.testing.assert_array_equal(a, b)
+    with safe_open(str(folder / "weights.safetensors"), "pt") as weights:
+        shapes = {key: tuple(weights.get_slice(key).get_shape()) for key in weights.keys()}
+    assert shapes["encoder.layer.5.attention.self.query.lora_a"] == (2, 384)
+    assert shapes["encoder.layer.5.intermediate.dense.lora_b"] == (1536, 2)
+    assert not any(key.endswith(".weight") and "LayerNorm" not in key and key.startswith("encoder.")
+                   for key in shapes)
+    # each merged weight change has rank 2 and is the best rank-2 approximation of the full change
+    _, base = small().base_encoder.load()
+    change = (loaded.encoder_.encoder.layer[5].attention.self.query.weight
+              - base.encoder.layer[5].attention.self.query.weight)
+    assert torch.linalg.matrix_rank(change.double(), atol=1e-4) <= 2
+
+
 def test_bad_settings_are_refused():
-    for params in ({"encoder": "bert"}, {"adapter": "prefix"}, {"lora_rank": 0}):
+    for params in ({"encoder": "bert"}, {"adapter": "prefix"}, {"lora_rank": 0}, {"delta_rank": 0}):
         with pytest.raises(ValueError):
             small(**params).fit(TEXTS, LABELS, quiet=True)
 

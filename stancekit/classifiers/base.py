@@ -132,12 +132,15 @@ class TextClassifier(ClassifierMixin, BaseEstimator, ABC):
         return get_scheme().version
 
     def fit(self, X: Sequence[str], Y, validation: tuple[Sequence[str], object] | None = None,
-            quiet: bool = False) -> "TextClassifier":
+            quiet: bool = False, checkpoint: str | Path | None = None) -> "TextClassifier":
         """Learn from texts ``X`` and their targets ``Y`` (labels or probabilities); returns self.
 
         ``validation`` is an optional ``(X_dev, Y_dev)`` pair used for model selection
         (hyper-parameters, early stopping, calibration), never for fitting weights.
-        ``quiet`` turns progress output off.
+        ``quiet`` turns progress output off. ``checkpoint`` is a folder where models that
+        train in epochs save their state after each one; a fit that finds a checkpoint of
+        the same run there (same settings and data) continues from it and ends with the
+        model an uninterrupted fit gives. Models that train in one go ignore it.
         """
         texts = check_texts(X)
         targets = target_probabilities(Y, len(texts))
@@ -145,7 +148,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator, ABC):
             dev_texts = check_texts(validation[0])
             validation = (dev_texts, target_probabilities(validation[1], len(dev_texts)))
         self._forget_folder()
-        return self._fit(texts, targets, validation, quiet)
+        return self._fit(texts, targets, validation, quiet, Path(checkpoint) if checkpoint is not None else None)
 
     def _forget_folder(self) -> None:
         """Drop the record of the folder a model was loaded from (it is being refitted)."""
@@ -154,8 +157,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator, ABC):
 
     @abstractmethod
     def _fit(self, texts: list[str], targets: list[np.ndarray], validation: Validation | None,
-             quiet: bool) -> "TextClassifier":
-        """Fit on checked texts and per-task target probabilities; returns self."""
+             quiet: bool, checkpoint: Path | None = None) -> "TextClassifier":
+        """Fit on checked texts and per-task target probabilities (``checkpoint``: see ``fit``); returns self."""
 
     def predict_scores(self, X: Sequence[str]) -> Scores:
         """Return label probabilities for ``X`` and which texts were truncated."""

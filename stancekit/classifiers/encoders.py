@@ -252,3 +252,14 @@ def limit_threads() -> None:
     cores = available_cores()
     if torch.get_num_threads() > cores:
         torch.set_num_threads(cores)
+
+
+def bf16_supported(device) -> bool:
+    """True when ``device`` (a torch device) computes bfloat16 natively: a GPU that supports it, or
+    a CPU with AVX512-BF16 or AMX (elsewhere bf16 is emulated and slower than fp32)."""
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(check() for check in checks if check is not None)

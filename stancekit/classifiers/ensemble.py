@@ -61,11 +61,13 @@ class EnsembleClassifier(TextClassifier):
         return {kind: make_model(kind, seed=self.seed) for kind in ensemble_member_kinds()}
 
     def _fit(self, texts: list[str], targets: list[np.ndarray], validation: Validation | None,
-             quiet: bool) -> "EnsembleClassifier":
-        """Fit a clone of every member, then choose weights and temperatures (needs ``validation``)."""
+             quiet: bool, checkpoint: Path | None = None) -> "EnsembleClassifier":
+        """Fit a clone of every member (each checkpointing in ``checkpoint/NAME``), then choose
+        weights and temperatures (needs ``validation``)."""
         if validation is None:
             raise ValueError("an ensemble needs a validation set to choose its weights")
-        self.members_ = {name: clone(member).fit(texts, targets, validation=validation, quiet=quiet)
+        self.members_ = {name: clone(member).fit(texts, targets, validation=validation, quiet=quiet,
+                                                 checkpoint=checkpoint / name if checkpoint else None)
                          for name, member in self._initial_members().items()}
         return self._choose(*validation)
 

@@ -64,7 +64,7 @@ class TfidfClassifier(TextClassifier):
         return texts, truncated
 
     def _fit(self, texts: list[str], targets: list[np.ndarray], validation: Validation | None,
-             quiet: bool) -> "TfidfClassifier":
+             quiet: bool, checkpoint: Path | None = None) -> "TfidfClassifier":
         """Learn vocabularies, IDF weights and the two logistic regressions (see the class doc)."""
         texts, _ = self._cut(texts)
         self.vectorizers_ = self._vectorizers()

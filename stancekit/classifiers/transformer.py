@@ -26,12 +26,13 @@ from ..errors import ModelError
 from ..labels import TASKS
 from .base import Scores, TextClassifier, Validation
 from .calibration import fit_temperature, softmax
-from .encoders import MINILM_L6, Encoder, limit_threads
+from .encoders import MINILM_L6, Encoder, bf16_supported, limit_threads
 
 _WEIGHTS_FILE = "weights.safetensors"
 _TEMPERATURE = "temperature."
 """Prefix of the stored calibration temperatures, one float32 tensor per task."""
-PRECISIONS = ("fp32", "int8")
+PRECISIONS = ("fp32", "int8", "bf16")
+TRAINING_PRECISIONS = ("auto", "bf16", "fp32")
 WEIGHT_DTYPES = ("float16", "float32")
 POOLINGS = ("mean", "cls")
 _BUCKET = 8
@@ -47,11 +48,15 @@ class TransformerClassifier(TextClassifier):
     stops early on the mean of the two dev macro-F1 scores, keeping the best epoch.
     Texts longer than ``max_length`` tokens are cut (and reported as truncated).
     ``precision`` chooses the inference path: ``int8`` (per-token dynamic quantization
-    of the encoder's linear layers) or ``fp32``. ``weights_dtype`` is the dtype the
+    of the encoder's linear layers), ``bf16`` (the encoder under bfloat16 autocast where the
+    device computes bfloat16 natively, fp32 elsewhere; the heads always run in fp32) or ``fp32``. ``weights_dtype`` is the dtype the
     learned tensors are stored in; they are rounded to it after training, so a saved and
     loaded model gives exactly the probabilities of the model that was saved.
     ``device`` is where training and inference run ("cpu", or "cuda" when torch sees a
     GPU, where inference runs in fp32); it is not saved with the model.
+    ``training_precision`` is the arithmetic of fine-tuning: ``auto`` (bfloat16 autocast
+    where the device computes it natively, else fp32), ``bf16`` or ``fp32``; the precision a
+    model was trained in is recorded with it (``training_precision_``).
     """
 
     kind = "transformer"
@@ -63,8 +68,8 @@ class TransformerClassifier(TextClassifier):
                  weight_decay: float = 0.01, warmup_fraction: float = 0.1,
                  class_weight: str | None = "balanced", patience: int = 3,
                  precision: str = "int8", weights_dtype: str = "float16",
-                 inference_batch_size: int = 64, seed: int = 13, device: str = "cpu",
-                 name: str = "transformer", version: str = "1.0.0") -> None:
+                 inference_batch_size: int = 64, training_precision: str = "auto", seed: int = 13,
+                 device: str = "cpu", name: str = "transformer", version: str = "1.0.0") -> None:
         self.max_length = max_length
         self.learning_rate = learning_rate
         self.head_learning_rate = head_learning_rate
@@ -80,6 +85,7 @@ class TransformerClassifier(TextClassifier):
         self.precision = precision
         self.weights_dtype = weights_dtype
         self.inference_batch_size = inference_batch_size
+        self.training_precision = training_precision
         self.seed = seed
         self.device = device
         self.name = name
@@ -92,6 +98,9 @@ class TransformerClassifier(TextClassifier):
             raise ValueError(f"pooling must be one of {POOLINGS}, not {self.pooling!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, not {self.precision!r}")
+        if self.training_precision not in TRAINING_PRECISIONS:
+            raise ValueError(f"training_precision must be one of {TRAINING_PRECISIONS}, "
+                             f"not {self.training_precision!r}")
         if self.class_weight not in ("balanced", "sqrt", None):
             raise ValueError(f"class_weight must be 'balanced', 'sqrt' or None, not {self.class_weight!r}")
         if self.weights_dtype not in WEIGHT_DTYPES:
@@ -131,7 +140,15 @@ class TransformerClassifier(TextClassifier):
                 f"{self.pooling} pooling and one linear head per task (stance, claim type), trained "
                 "jointly. Probabilities are the softmax of the logits divided by a temperature per task "
                 "fitted on dev (" + ", ".join(f"{task} {t:.2f}" for task, t in self.temperature_.items())
-                + "). Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()) + ".")
+                + ")." + self._trained_in() + " Settings: "
+                + ", ".join(f"{k}={v}" for k, v in settings.items()) + ".")
+
+    def _trained_in(self) -> str:
+        precision = getattr(self, "training_precision_", None)
+        if precision is None:
+            return ""
+        return (" Fine-tuned in " + {"bf16": "bfloat16 autocast (fp32 master weights and optimizer state)",
+                                     "fp32": "fp32"}[precision] + ", with length-grouped batches.")
 
     # --- network ----------------------------------------------------------------------
 
@@ -159,6 +176,10 @@ class TransformerClassifier(TextClassifier):
         self.heads_.eval()
         self._inference_encoder = None
         self.temperature_ = {task: 1.0 for task in TASKS}
+
+    def _build_saved_network(self) -> None:
+        """The network a saved model's tensors load into (the training network by default)."""
+        self._build_network()
 
     @property
     def first_trained_layer(self) -> int:
@@ -211,6 +232,7 @@ class TransformerClassifier(TextClassifier):
         if self.precision == "int8" and device.type == "cpu":
             encoder = copy.deepcopy(self.encoder_)
             quantize_linears(encoder)
+        self._autocast_bf16 = self.precision == "bf16" and bf16_supported(device)
         encoder.eval()
         self.heads_.eval()
         self._inference_encoder = encoder
@@ -325,12 +347,13 @@ class TransformerClassifier(TextClassifier):
     # --- the estimator API ------------------------------------------------------------
 
     def _fit(self, texts: list[str], targets: list[np.ndarray], validation: Validation | None,
-             quiet: bool) -> "TransformerClassifier":
+             quiet: bool, checkpoint: Path | None = None) -> "TransformerClassifier":
         """Fine-tune the top layers and heads (see ``transformer_training.train``), then calibrate on dev."""
         from .transformer_training import train
 
         self._build_network()
-        self.history_ = train(self, texts, targets, validation=validation, quiet=quiet)
+        self.history_ = train(self, texts, targets, validation=validation, quiet=quiet, checkpoint=checkpoint)
+        self.training_precision_ = self.history_[-1]["precision"] if self.history_ else None
         self.encoder_.cpu()
         self.heads_.cpu()
         self._to_stored_form()
@@ -372,11 +395,15 @@ class TransformerClassifier(TextClassifier):
     def pooled_batches(self, ids: list[list[int]]):
         """Yield (text indices, pooled vectors) for token ids, batch by batch, on the inference path
         (call under ``torch.inference_mode``)."""
+        import torch
+
         encoder, device = self._inference_encoder, self.torch_device()
         for batch, length in self.batches(ids):
             input_ids, mask = (tensor.to(device) for tensor in self.pad([ids[i] for i in batch], length))
-            hidden = encoder.embeddings(input_ids=input_ids)
-            yield batch, self.pool(self.run_layers(hidden, mask, 0, encoder=encoder), mask)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self._autocast_bf16):
+                hidden = encoder.embeddings(input_ids=input_ids)
+                pooled = self.pool(self.run_layers(hidden, mask, 0, encoder=encoder), mask)
+            yield batch, pooled.float()
 
     def _predict_scores(self, texts: list[str]) -> Scores:
         """Label probabilities for ``texts``: softmax of the logits over each task's temperature."""
@@ -397,7 +424,8 @@ class TransformerClassifier(TextClassifier):
         tensors.update({f"{_TEMPERATURE}{task}": torch.tensor([value], dtype=torch.float32)
                         for task, value in self.temperature_.items()})
         save_file(tensors, str(folder / _WEIGHTS_FILE), metadata=self._weights_metadata())
-        return {}
+        precision = getattr(self, "training_precision_", None)
+        return {"training_precision": precision} if precision else {}
 
     def _weights_metadata(self) -> dict[str, str]:
         """The metadata of the saved safetensors file."""
@@ -405,13 +433,19 @@ class TransformerClassifier(TextClassifier):
 
     @classmethod
     def _from_saved(cls, folder: Path, config: dict) -> "TransformerClassifier":
-        from safetensors.torch import load_file
-
         settings = dict(config["settings"])
         base = settings.pop("base", None)
         model = cls._from_settings(settings, config)
         model.base_encoder.check_identity(base, folder)
-        model._build_network()
+        model._load_network(folder)
+        model.training_precision_ = config.get("fitted", {}).get("training_precision")
+        return model
+
+    def _load_network(self, folder: Path) -> None:
+        """Build the network and set its learned tensors and temperatures from a saved model's weights file."""
+        from safetensors.torch import load_file
+
+        self._build_saved_network()
         try:
             tensors = load_file(str(folder / _WEIGHTS_FILE))
         except Exception as exc:  # safetensors raises its own error types
@@ -420,8 +454,8 @@ class TransformerClassifier(TextClassifier):
                         if key.startswith(_TEMPERATURE)}
         if set(temperatures) != set(TASKS):
             raise ModelError(f"{folder / _WEIGHTS_FILE}: missing the calibration temperatures")
-        model.temperature_ = {task: float(temperatures[task][0]) for task in TASKS}
-        expected = model._trained_state()
+        self.temperature_ = {task: float(temperatures[task][0]) for task in TASKS}
+        expected = self._trained_state()
         if set(tensors) != set(expected):
             raise ModelError(f"{folder / _WEIGHTS_FILE}: holds tensors {sorted(set(tensors) ^ set(expected))[:5]} "
                              "that do not match the model's settings")
@@ -429,7 +463,6 @@ class TransformerClassifier(TextClassifier):
             if tensor.shape != expected[key].shape:
                 raise ModelError(f"{folder / _WEIGHTS_FILE}: tensor {key} has shape {tuple(tensor.shape)}, "
                                  f"expected {tuple(expected[key].shape)}")
-        model.load_trained_state({key: tensor.float() for key, tensor in tensors.items()})
-        model._to_stored_form()
-        model._prepare_inference()
-        return model
+        self.load_trained_state({key: tensor.float() for key, tensor in tensors.items()})
+        self._to_stored_form()
+        self._prepare_inference()
