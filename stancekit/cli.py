@@ -10,10 +10,11 @@ import argparse
 import os
 import signal
 import sys
+import warnings
 from typing import Sequence
 
 from . import __version__
-from .errors import InputError, StancekitError
+from .errors import InputError, StancekitError, StancekitWarning
 from .near_duplicates import DEFAULT_THRESHOLD as NEAR_DUPLICATE_THRESHOLD
 
 EXIT_PROBLEMS = 1
@@ -163,6 +164,7 @@ def _positive_int(value: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
     handler = {"classify": run_classify, "evaluate": run_evaluate, "train": run_train,
                "validate": run_validate, "report": run_report, "info": run_info}[args.command]
     try:
@@ -180,6 +182,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         detail = f"; {interrupt}" if str(interrupt) else ""
         print(f"stancekit: interrupted{detail}", file=sys.stderr)
         return 130
+
+
+_SHOW_WARNING = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """stancekit's own warnings as one line ``stancekit: warning: ...``; others as Python shows them."""
+    if issubclass(category, StancekitWarning):
+        print(f"stancekit: warning: {message}", file=sys.stderr)
+    else:
+        _SHOW_WARNING(message, category, filename, lineno, file, line)
 
 
 def _one_line(exc: BaseException) -> str:
