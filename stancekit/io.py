@@ -348,7 +348,7 @@ class TableWriter:
 
     The flag is ``review`` for a low stance confidence and ``out of scope`` for text the
     models do not cover (``prediction.review_flag``). Records with evidence get one more
-    line per label listing it (+ toward the label, - against).
+    line per label listing it (+ toward the label, - against), weights to ``EVIDENCE_DECIMALS``.
     """
 
     def __init__(self, stream: IO[str], text_field: str = "text", prefix: str = "", **_: object) -> None:
@@ -359,6 +359,7 @@ class TableWriter:
 
     def write(self, records: Iterable[dict]) -> None:
         """Write a batch of records, one row each."""
+        from .explain import EVIDENCE_DECIMALS
         from .prediction import review_flag
 
         p = self.prefix
@@ -371,7 +372,8 @@ class TableWriter:
                               f"{flag:<12}  {text}\n")
             evidence = record.get(p + "evidence")
             for task in TASKS if evidence else ():
-                listed = ", ".join(f"{item['weight']:+.3g} {item['text']!r}" for item in evidence[task]) or "none"
+                listed = ", ".join(f"{item['weight']:+.{EVIDENCE_DECIMALS}f} {item['text']!r}"
+                                   for item in evidence[task]) or "none"
                 self.stream.write(f"{'':<11}   {task} evidence: {listed}\n")
 
 

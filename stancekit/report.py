@@ -316,27 +316,26 @@ _SCRIPT = """
     });
     return list;
   }
-  function evidence(spans, method) {
+  function evidence(spans) {
     var list = el("ol");
     if (!spans || !spans.length) { list.appendChild(el("li", "none")); }
     (spans || []).forEach(function (span) {
       var sign = span.weight > 0 ? "+ toward: " : "\\u2212 against: ";
-      list.appendChild(el("li", sign + "\\u201c" + span.text + "\\u201d " + span.weight.toFixed(3)));
+      list.appendChild(el("li", sign + "\\u201c" + span.text + "\\u201d " + span.weight.toFixed(2)));
     });
     return list;
   }
   function show(node) {
     var s = data[Number(node.dataset.d)][Number(node.dataset.s)];
-    var unit = s.evidence && s.evidence.method === "linear" ? "log-odds" : "probability";
     panel.textContent = "";
     panel.appendChild(el("h4", "Stance: " + s.stance + " (" + s.stance_confidence.toFixed(2) + ")"));
     if (s.flag) { panel.appendChild(el("p", s.flag + (s.flag === "out of scope" ? " (language " + s.language + ")" : ""), "flag")); }
     panel.appendChild(scores(s.stance_scores));
-    panel.appendChild(el("h4", "Evidence for " + s.stance + " (" + unit + ")"));
+    panel.appendChild(el("h4", "Evidence for " + s.stance + " (log-odds)"));
     panel.appendChild(evidence(s.evidence && s.evidence.stance));
     panel.appendChild(el("h4", "Claim type: " + s.claim_type.replace(/_/g, " ") + " (" + s.claim_confidence.toFixed(2) + ")"));
     panel.appendChild(scores(s.claim_scores));
-    panel.appendChild(el("h4", "Evidence for " + s.claim_type.replace(/_/g, " ") + " (" + unit + ")"));
+    panel.appendChild(el("h4", "Evidence for " + s.claim_type.replace(/_/g, " ") + " (log-odds)"));
     panel.appendChild(evidence(s.evidence && s.evidence.claim_type));
   }
   function pin(node) {
