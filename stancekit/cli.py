@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="continue an interrupted job writing to the same --output")
     classify.add_argument("--skip-errors", action="store_true",
                           help="skip unreadable records (reported on stderr) instead of stopping")
-    classify.add_argument("--rejects", help="with --skip-errors: write the skipped records to this JSONL file")
+    classify.add_argument("--rejects", help="with --skip-errors and --output: write the skipped records to this "
+                          "JSONL file")
     classify.add_argument("--engine", choices=("local", "dask"), default="local",
                           help="local: this process (default); dask: partitions on a Dask cluster, written to "
                           "the Parquet folder -o; a rerun skips partitions already written (needs stancekit[dask])")
@@ -275,8 +276,11 @@ def run_evaluate(args) -> int:
     from .data import load_records, read_split_assignment, split_records
     from .evaluate import (evaluate_model, plot_confusion, plot_scores, summary_table, write_json,
                            write_report)
+    from .io import check_distinct_paths
     from .registry import load_model
 
+    check_distinct_paths([*args.data, *([args.splits] if args.splits else [])],
+                         [args.report, args.json, args.plot, args.plot_scores])
     records = load_records(args.data)
     if not records:
         raise InputError(f"no labeled records in {', '.join(args.data)}: nothing to evaluate")

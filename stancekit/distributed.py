@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING, Iterator
 
 from .errors import InputError, StancekitError
 from .files import atomic_write_text
-from .io import (STDIN, Span, flatten_for_csv, input_columns, input_format, open_parquet, read_inputs,
-                 read_json_lines)
+from .io import (STDIN, Span, check_distinct_paths, flatten_for_csv, input_columns, input_format, open_parquet,
+                 read_inputs, read_json_lines)
 from .pipeline import (DEFAULT_BATCH_SIZE, ClassifyJob, JobSummary, ScoringPipeline, job_fingerprint,
                        prediction_sample)
 from .registry import DEFAULT_MODEL, load_model, resolve, shipped_models
@@ -242,8 +242,7 @@ def _check_job(job: ClassifyJob) -> tuple[list[str], list[str]]:
             raise InputError("no file matches this pattern", path=pattern)
         paths.extend(str(Path(match).resolve()) for match in matches)
     formats = [input_format(path, job.input_format) for path in paths]
-    if Path(job.output).resolve() in {Path(path) for path in paths}:
-        raise InputError("output is one of the inputs; choose another output path", path=job.output)
+    check_distinct_paths(paths, [job.output])
     return paths, formats
 
 

@@ -300,6 +300,8 @@ def _check_job(job: ClassifyJob) -> list[str]:
         raise InputError("--resume needs --output: a job writing to stdout cannot be resumed")
     if job.rejects and not job.skip_errors:
         raise InputError("--rejects needs --skip-errors")
+    if job.rejects and not job.output:
+        raise InputError("--rejects needs --output: the rejects file is written and committed with the output file")
     if job.resume and STDIN in job.inputs:
         raise InputError("--resume cannot re-read stdin; give the input as a file")
     if output_format(job.output, job.output_format) == "table" and job.output:

@@ -19,6 +19,7 @@ from .classifiers.encoders import available_cores
 from .data import SPLITS, load_records, read_split_assignment, split_records
 from .errors import StancekitWarning
 from .evaluate import EvaluationResult, evaluate_model
+from .io import check_distinct_paths
 from .labels import TASKS, get_scheme
 from .registry import make_model
 
@@ -72,6 +73,7 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
     probabilities uncalibrated.
     """
     if out is not None:
+        check_distinct_paths([*(data or []), *([splits] if splits else [])], [str(out)])
         check_destination(Path(out), overwrite)
     started = time.perf_counter()
     records = load_records(data)

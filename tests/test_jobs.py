@@ -160,3 +160,50 @@ def test_every_output_record_names_its_file_line_and_document(cli, tmp_path):
     rows = [json.loads(line) for line in process.stdout.splitlines()]
     assert [(r["input_file"], r["input_line"], r["document"], r["sentence"]) for r in rows] == [
         ("a.txt", 1, 0, 0), ("a.txt", 3, 2, 0), ("b.jsonl", 1, 3, 0), ("b.jsonl", 1, 3, 1)]
+
+
+OUTPUT_COMMANDS = [
+    ["evaluate", "g.jsonl", "-m", "tfidf", "--report", "{out}"],
+    ["evaluate", "g.jsonl", "-m", "tfidf", "--json", "{out}"],
+    ["evaluate", "g.jsonl", "-m", "tfidf", "--plot", "{out}"],
+    ["evaluate", "g.jsonl", "-m", "tfidf", "--plot-scores", "{out}"],
+    ["evaluate", "g.jsonl", "-m", "tfidf", "--splits", "splits.json", "--json", "{out}"],
+    ["train", "--model", "tfidf", "--data", "g.jsonl", "--out", "{out}"],
+    ["train", "--model", "tfidf", "--data", "g.jsonl", "--splits", "splits.json", "--out", "{out}"],
+    ["classify", "g.jsonl", "-m", "tfidf", "-o", "{out}"],
+    ["classify", "g.jsonl", "-m", "tfidf", "--engine", "dask", "-o", "{out}"],
+    ["report", "g.jsonl", "-m", "tfidf", "-o", "{out}"],
+]
+
+
+def test_no_command_writes_over_one_of_its_inputs(cli, tmp_path):
+    """Every command that writes a file refuses an output that is one of its inputs, however it is spelled."""
+    write_jsonl(tmp_path / "g.jsonl", [make_record(i, text=text) for i, text in enumerate(TEXTS)])
+    (tmp_path / "splits.json").write_text(json.dumps({"splits": {"train": [], "dev": [], "test": ["doc-1"]}}))
+    os.symlink(tmp_path / "g.jsonl", tmp_path / "link.jsonl")
+    os.link(tmp_path / "g.jsonl", tmp_path / "hard.jsonl")
+    os.symlink(tmp_path / "splits.json", tmp_path / "splits-link.json")
+    inputs = {name: (tmp_path / name).read_bytes() for name in ("g.jsonl", "splits.json")}
+    for number, command in enumerate(OUTPUT_COMMANDS):
+        spellings = ["g.jsonl", "./g.jsonl", "link.jsonl", "hard.jsonl"]
+        if "splits.json" in command:
+            spellings = ["splits.json", "splits-link.json"]
+        elif number:  # the issue's command tries every spelling, the others one each
+            spellings = [spellings[number % len(spellings)]]
+        for out in spellings:
+            args = [arg.format(out=out) for arg in command]
+            process = cli(*args)
+            assert process.returncode == 2, (args, process.stderr)
+            assert "same file as" in process.stderr and len(process.stderr.splitlines()) == 1, (args, process.stderr)
+            assert {name: (tmp_path / name).read_bytes() for name in inputs} == inputs, args
+
+
+def test_rejects_without_an_output_file_is_refused_on_both_engines(cli, tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", [{"text": TEXTS[0]}, "{broken"])
+    for engine in ("local", "dask"):
+        process = cli("classify", "in.jsonl", "-m", "tfidf", "--skip-errors", "--rejects", "rejects.jsonl",
+                      "--engine", engine)
+        assert process.returncode == 2, (engine, process.stderr)
+        assert "--rejects" in process.stderr and len(process.stderr.splitlines()) == 1, process.stderr
+        assert process.stdout == "" and not (tmp_path / "rejects.jsonl").exists()
+
