@@ -19,6 +19,9 @@ from .near_duplicates import DEFAULT_THRESHOLD as NEAR_DUPLICATE_THRESHOLD
 
 EXIT_PROBLEMS = 1
 EXIT_ERROR = 2
+TRUNCATED_WARNING_SHARE = 0.1
+"""A job in which at least this share of the texts was truncated (and not split into sentences) ends
+with a warning suggesting --split-sentences: whole articles passed as texts are all truncated."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,8 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    description="Label every text of the INPUT files (.txt: one text "
                                    "per line; .jsonl; .csv; .parquet; '-' for stdin). Every input field is "
                                    "kept unchanged; the prediction fields and the record's input_file and "
-                                   "input_line are added. With --engine dask, INPUT may be a glob and the "
-                                   "output is a Parquet folder, one file per partition.")
+                                   "input_line are added. With --split-sentences each text is a document "
+                                   "labeled sentence by sentence (sentences never cross lines, so a .txt file "
+                                   "gives the sentences that 'stancekit report' shows for it, one document per "
+                                   "line). With --engine dask, INPUT may be a glob and the output is a Parquet "
+                                   "folder, one file per partition.")
     classify.add_argument("inputs", nargs="+", metavar="INPUT")
     classify.add_argument("-o", "--output", help="output file (.jsonl or .csv); default: stdout")
     classify.add_argument("--format", choices=("jsonl", "csv", "table"),
@@ -129,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", parents=[common], help="write an HTML report of documents",
                                  description="Label every sentence of INPUT (a .txt file: one document; "
                                  ".jsonl: one document per record) with evidence, and write one "
-                                 "self-contained HTML page that works offline and in print.")
+                                 "self-contained HTML page that works offline and in print. Its sentences "
+                                 "are those of 'stancekit classify --split-sentences' (which reads a .txt "
+                                 "file as one text per line; sentences never cross lines).")
     report.add_argument("input", metavar="INPUT")
     report.add_argument("-o", "--output", required=True, help="the HTML file to write")
     report.add_argument("--text-field", default="text", help="JSON Lines field holding the text (default: text)")
@@ -240,9 +248,7 @@ def run_classify(args) -> int:
     if summary.resumed_after:
         _note(args, f"resumed after {summary.resumed_after} input records")
     _report_skipped(args, summary.skipped)
-    _note(args, summary.line())
-    if summary.written == 0:
-        print("stancekit: warning: no records written: the input holds no text", file=sys.stderr)
+    _close_job(args, summary)
     return 0
 
 
@@ -253,10 +259,19 @@ def _classify_on_dask(args, job) -> int:
                            blocksize=args.blocksize or DEFAULT_BLOCKSIZE)
     if summary.partitions_skipped:
         _note(args, f"{summary.partitions_skipped} of {summary.partitions} partitions were already written")
+    _close_job(args, summary)
+    return 0
+
+
+def _close_job(args, summary) -> None:
+    """The job's closing line, and warnings for an output without records or with many truncated texts."""
     _note(args, summary.line())
     if summary.written == 0:
         print("stancekit: warning: no records written: the input holds no text", file=sys.stderr)
-    return 0
+    elif not args.split_sentences and summary.truncated >= TRUNCATED_WARNING_SHARE * summary.written:
+        print(f"stancekit: warning: {summary.truncated} of {summary.written} texts were longer than the model "
+              "reads and were truncated; to label whole articles, add --split-sentences (one record per "
+              "sentence)", file=sys.stderr)
 
 
 def _report_skipped(args, skipped: list) -> None:

@@ -256,7 +256,8 @@ def run_job(job: ClassifyJob, stdout: IO[str]) -> JobSummary:
     pipeline = ScoringPipeline(model, text_field=job.text_field, split_sentences=job.split_sentences,
                                batch_size=job.batch_size, prefix=job.prefix, explain=job.explain)
     writer_options = {"text_field": job.text_field, "prefix": job.prefix,
-                      "columns": _csv_columns(job, formats, pipeline) if fmt == "csv" else None}
+                      "columns": _csv_columns(job, formats, pipeline) if fmt == "csv" else None,
+                      "show_source": len(job.inputs) > 1 or job.split_sentences}
     summary = JobSummary(job.output or "stdout")
     sink = None
     if job.output:
