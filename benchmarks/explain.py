@@ -8,8 +8,11 @@ ensemble, whose occlusion scores every word's deletion), delete the evidence tha
 toward each predicted label and score the text again with the model's ordinary path.
 The share of sentences whose label probability went down is the faithfulness figure; as
 a floor, the same number of words chosen at random is deleted instead. Sentences without
-evidence toward the label count as not lowered. Cost: seconds per sentence with and
-without ``explain=True`` on the same sentences. Scope: the share of shipped corpus
+evidence toward the label count as not lowered. The same deletions are also measured as the
+drop in the label's log-odds (``log p(label) - mean log p``, the scale of the evidence
+weights), over all sentences and over the confident ones (label probability at least
+``CONFIDENT``), where a probability hardly moves whatever is deleted. Cost: seconds per
+sentence with and without ``explain=True`` on the same sentences. Scope: the share of shipped corpus
 sentences (all English) flagged out of scope, and the check's cost per sentence.
 benchmarks/run.py reports this file when it exists.
 """
@@ -26,6 +29,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 OUTPUT = HERE / "explain.json"
+CONFIDENT = 0.95
+"""Label probability from which a sentence counts as confident (its probability is saturated)."""
 
 
 def deletion_test(name: str, texts: list[str]) -> dict:
@@ -33,7 +38,7 @@ def deletion_test(name: str, texts: list[str]) -> dict:
     import numpy as np
 
     from stancekit import classify, load_model
-    from stancekit.explain import delete_spans, words
+    from stancekit.explain import delete_spans, log_odds, words
     from stancekit.labels import TASKS
 
     model = load_model(name)
@@ -45,8 +50,8 @@ def deletion_test(name: str, texts: list[str]) -> dict:
     explained = classify(texts, model=name, explain=True)
     explain_s = time.perf_counter() - started
     rng = random.Random(0)
-    deleted, randomised, drops, random_drops = {t: [] for t in TASKS}, {t: [] for t in TASKS}, \
-        {t: [] for t in TASKS}, {t: [] for t in TASKS}
+    deleted, randomised, drops, random_drops = {}, {}, {}, {}
+    log_drops, random_log_drops, confident, confident_log_drops, confident_random_log_drops = {}, {}, {}, {}, {}
     for task in TASKS:
         column = TASKS.index(task)
         without, at_random, has_evidence = [], [], []
@@ -59,17 +64,27 @@ def deletion_test(name: str, texts: list[str]) -> dict:
             at_random.append(delete_spans(text, rng.sample(spans, min(count, len(spans)))))
         labels = [list(model.classes_[column]).index(getattr(p, task)) for p in plain]
         rows = np.arange(len(texts))
-        before = model.predict_proba(texts)[column][rows, labels]
-        after = model.predict_proba(without)[column][rows, labels]
-        after_random = model.predict_proba(at_random)[column][rows, labels]
+        full, full_without, full_random = (model.predict_proba(variant)[column]
+                                           for variant in (texts, without, at_random))
+        before, after, after_random = (p[rows, labels] for p in (full, full_without, full_random))
         evidence = np.array(has_evidence)
         deleted[task] = float(np.mean((after < before) & evidence))
         randomised[task] = float(np.mean((after_random < before) & evidence))
         drops[task] = float(np.mean(before - after))
         random_drops[task] = float(np.mean(before - after_random))
+        log_drop = log_odds(full, labels) - log_odds(full_without, labels)
+        random_log_drop = log_odds(full, labels) - log_odds(full_random, labels)
+        sure = before >= CONFIDENT
+        log_drops[task], random_log_drops[task] = float(log_drop.mean()), float(random_log_drop.mean())
+        confident[task] = int(sure.sum())
+        confident_log_drops[task] = float(log_drop[sure].mean()) if sure.any() else None
+        confident_random_log_drops[task] = float(random_log_drop[sure].mean()) if sure.any() else None
     return {"sentences": len(texts), "method": explained[0].evidence["method"],
             "share_lowered": deleted, "share_lowered_random_words": randomised,
             "mean_probability_drop": drops, "mean_probability_drop_random_words": random_drops,
+            "mean_log_odds_drop": log_drops, "mean_log_odds_drop_random_words": random_log_drops,
+            "confident_sentences": confident, "confident_mean_log_odds_drop": confident_log_drops,
+            "confident_mean_log_odds_drop_random_words": confident_random_log_drops,
             "plain_ms_per_sentence": 1000 * plain_s / len(texts),
             "explain_ms_per_sentence": 1000 * explain_s / len(texts)}
 

@@ -344,6 +344,22 @@ def explanations(results: dict) -> list[str]:
         lines.append(f"| {name} | {m['method']} | {m['sentences']} | {lowered['stance']:.1%} | {floor['stance']:.1%} | "
                      f"{lowered['claim_type']:.1%} | {floor['claim_type']:.1%} | {m['plain_ms_per_sentence']:.1f} | "
                      f"{m['explain_ms_per_sentence']:.1f} |")
+    if all("mean_log_odds_drop" in m for m in results["models"].values()):
+        lines += ["", "The same deletions as the drop in the label's log-odds (`log p(label) - mean log p`, the scale "
+                  "of the evidence weights): mean over all sentences, and over the confident ones (label probability "
+                  "at least 0.95), where deleting a word hardly moves the probability.", "",
+                  "| model | stance: evidence | random words | confident (n) | evidence | random words | "
+                  "claim: evidence | random words | confident (n) | evidence | random words |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for name, m in results["models"].items():
+            cells = []
+            for task in ("stance", "claim_type"):
+                sure = m["confident_mean_log_odds_drop"][task]
+                sure_random = m["confident_mean_log_odds_drop_random_words"][task]
+                cells += [f"{m['mean_log_odds_drop'][task]:.2f}", f"{m['mean_log_odds_drop_random_words'][task]:.2f}",
+                          str(m["confident_sentences"][task]), "–" if sure is None else f"{sure:.2f}",
+                          "–" if sure_random is None else f"{sure_random:.2f}"]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     scope = results["scope"]
     lines += ["", f"Scope check: {scope['flagged_out_of_scope']} of {scope['corpus_sentences']} shipped corpus "
               f"sentences (all English) flagged out of scope ({scope['false_positive_rate']:.2%}); "

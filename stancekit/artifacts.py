@@ -62,6 +62,24 @@ def verify_manifest(folder: Path) -> None:
                              "after the model was saved")
 
 
+def model_files(folder: Path) -> set[str]:
+    """The files a saved model consists of, as paths relative to ``folder``: those its manifest lists,
+    the manifest, and the files of the model folders nested in it (an ensemble's members)."""
+    manifest_path = folder / MANIFEST_FILE
+    try:
+        listed = json.loads(manifest_path.read_text(encoding="utf-8"))["sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"{manifest_path}: missing or unreadable checksum manifest ({exc}), so the model's "
+                         "files cannot be told from others") from None
+    files = {*listed, MANIFEST_FILE}
+    for manifest in folder.rglob(MANIFEST_FILE):
+        nested = manifest.parent
+        if nested != folder and is_model_folder(nested):
+            prefix = nested.relative_to(folder).as_posix()
+            files.update(f"{prefix}/{name}" for name in model_files(nested))
+    return files
+
+
 def is_model_folder(folder: Path) -> bool:
     """True if ``folder`` holds a saved model (a config and a checksum manifest)."""
     return (folder / CONFIG_FILE).is_file() and (folder / MANIFEST_FILE).is_file()

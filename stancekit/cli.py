@@ -10,14 +10,18 @@ import argparse
 import os
 import signal
 import sys
+import warnings
 from typing import Sequence
 
 from . import __version__
-from .errors import InputError, StancekitError
+from .errors import InputError, StancekitError, StancekitWarning
 from .near_duplicates import DEFAULT_THRESHOLD as NEAR_DUPLICATE_THRESHOLD
 
 EXIT_PROBLEMS = 1
 EXIT_ERROR = 2
+TRUNCATED_WARNING_SHARE = 0.1
+"""A job in which at least this share of the texts was truncated (and not split into sentences) ends
+with a warning suggesting --split-sentences: whole articles passed as texts are all truncated."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,8 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    description="Label every text of the INPUT files (.txt: one text "
                                    "per line; .jsonl; .csv; .parquet; '-' for stdin). Every input field is "
                                    "kept unchanged; the prediction fields and the record's input_file and "
-                                   "input_line are added. With --engine dask, INPUT may be a glob and the "
-                                   "output is a Parquet folder, one file per partition.")
+                                   "input_line are added. With --split-sentences each text is a document "
+                                   "labeled sentence by sentence (sentences never cross lines, so a .txt file "
+                                   "gives the sentences that 'stancekit report' shows for it, one document per "
+                                   "line). With --engine dask, INPUT may be a glob and the output is a Parquet "
+                                   "folder, one file per partition.")
     classify.add_argument("inputs", nargs="+", metavar="INPUT")
     classify.add_argument("-o", "--output", help="output file (.jsonl or .csv); default: stdout")
     classify.add_argument("--format", choices=("jsonl", "csv", "table"),
@@ -64,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="continue an interrupted job writing to the same --output")
     classify.add_argument("--skip-errors", action="store_true",
                           help="skip unreadable records (reported on stderr) instead of stopping")
-    classify.add_argument("--rejects", help="with --skip-errors: write the skipped records to this JSONL file")
+    classify.add_argument("--rejects", help="with --skip-errors and --output: write the skipped records to this "
+                          "JSONL file")
     classify.add_argument("--engine", choices=("local", "dask"), default="local",
                           help="local: this process (default); dask: partitions on a Dask cluster, written to "
                           "the Parquet folder -o; a rerun skips partitions already written (needs stancekit[dask])")
@@ -130,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", parents=[common], help="write an HTML report of documents",
                                  description="Label every sentence of INPUT (a .txt file: one document; "
                                  ".jsonl: one document per record) with evidence, and write one "
-                                 "self-contained HTML page that works offline and in print.")
+                                 "self-contained HTML page that works offline and in print. Its sentences "
+                                 "are those of 'stancekit classify --split-sentences' (which reads a .txt "
+                                 "file as one text per line; sentences never cross lines).")
     report.add_argument("input", metavar="INPUT")
     report.add_argument("-o", "--output", required=True, help="the HTML file to write")
     report.add_argument("--text-field", default="text", help="JSON Lines field holding the text (default: text)")
@@ -166,6 +176,7 @@ def _positive_int(value: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
     handler = {"classify": run_classify, "evaluate": run_evaluate, "train": run_train,
                "validate": run_validate, "report": run_report, "info": run_info}[args.command]
     try:
@@ -183,6 +194,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         detail = f"; {interrupt}" if str(interrupt) else ""
         print(f"stancekit: interrupted{detail}", file=sys.stderr)
         return 130
+
+
+_SHOW_WARNING = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """stancekit's own warnings as one line ``stancekit: warning: ...``; others as Python shows them."""
+    if issubclass(category, StancekitWarning):
+        print(f"stancekit: warning: {message}", file=sys.stderr)
+    else:
+        _SHOW_WARNING(message, category, filename, lineno, file, line)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -229,9 +251,7 @@ def run_classify(args) -> int:
     if summary.resumed_after:
         _note(args, f"resumed after {summary.resumed_after} input records")
     _report_skipped(args, summary.skipped)
-    _note(args, summary.line())
-    if summary.written == 0:
-        print("stancekit: warning: no records written: the input holds no text", file=sys.stderr)
+    _close_job(args, summary)
     return 0
 
 
@@ -242,10 +262,19 @@ def _classify_on_dask(args, job) -> int:
                            blocksize=args.blocksize or DEFAULT_BLOCKSIZE)
     if summary.partitions_skipped:
         _note(args, f"{summary.partitions_skipped} of {summary.partitions} partitions were already written")
+    _close_job(args, summary)
+    return 0
+
+
+def _close_job(args, summary) -> None:
+    """The job's closing line, and warnings for an output without records or with many truncated texts."""
     _note(args, summary.line())
     if summary.written == 0:
         print("stancekit: warning: no records written: the input holds no text", file=sys.stderr)
-    return 0
+    elif not args.split_sentences and summary.truncated >= TRUNCATED_WARNING_SHARE * summary.written:
+        print(f"stancekit: warning: {summary.truncated} of {summary.written} texts were longer than the model "
+              "reads and were truncated; to label whole articles, add --split-sentences (one record per "
+              "sentence)", file=sys.stderr)
 
 
 def _report_skipped(args, skipped: list) -> None:
@@ -265,8 +294,11 @@ def run_evaluate(args) -> int:
     from .data import load_records, read_split_assignment, split_records
     from .evaluate import (evaluate_model, plot_confusion, plot_scores, summary_table, write_json,
                            write_report)
+    from .io import check_distinct_paths
     from .registry import load_model
 
+    check_distinct_paths([*args.data, *([args.splits] if args.splits else [])],
+                         [args.report, args.json, args.plot, args.plot_scores])
     records = load_records(args.data)
     if not records:
         raise InputError(f"no labeled records in {', '.join(args.data)}: nothing to evaluate")

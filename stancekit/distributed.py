@@ -8,7 +8,11 @@
   each partition with ``ScoringPipeline`` on a Dask cluster, and writes it to its own
   Parquet file in the output folder, atomically, under a name derived from the input file
   and range. A rerun skips partitions already written; the folder's job file holds the
-  job's fingerprint, and a rerun of a different job is refused.
+  job's fingerprint and the output's schema, and a rerun of a different job is refused.
+  Every partition has the same schema (``_plan``): an input column's values keep their
+  type (JSON true/false as booleans, integers as int64, other numbers as float64; Parquet
+  columns their own type) and a column whose values are of two types that no one Parquet
+  type holds is an error naming the file, line and field.
 
 Each worker process loads the model once (``load_model`` caches it per process) and limits
 torch and BLAS to ``threads`` threads per task, so that one worker per core does not
@@ -18,6 +22,7 @@ only when used.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import glob
@@ -32,9 +37,10 @@ from typing import TYPE_CHECKING, Iterator
 
 from .errors import InputError, StancekitError
 from .files import atomic_write_text
-from .io import STDIN, Span, flatten_for_csv, input_columns, input_format, open_parquet, read_inputs
+from .io import (STDIN, Span, check_distinct_paths, flatten_for_csv, input_columns, input_format, open_parquet,
+                 read_inputs, read_json_lines)
 from .pipeline import (DEFAULT_BATCH_SIZE, ClassifyJob, JobSummary, ScoringPipeline, job_fingerprint,
-                       prediction_columns)
+                       prediction_sample)
 from .registry import DEFAULT_MODEL, load_model, resolve, shipped_models
 
 if TYPE_CHECKING:
@@ -99,14 +105,6 @@ def model_identity(model: str | Path) -> SimpleNamespace:
     config = read_config(resolve(model))
     return SimpleNamespace(name=config["name"], version=config["version"],
                            classes_=[config["labels"][task] for task in TASKS])
-
-
-def prediction_sample(model, prefix: str = "") -> dict:
-    """One flattened prediction row of the right types (labels "", scores 0.0, truncated False)."""
-    def sample(name: str) -> object:
-        bare = name[len(prefix):]
-        return False if bare == "truncated" else 0.0 if "confidence" in bare or "_score_" in bare else ""
-    return {name: sample(name) for name in prediction_columns(model, prefix)}
 
 
 # a dask dataframe in, a dask dataframe out --------------------------------------------------------
@@ -216,11 +214,10 @@ def run_dask_job(job: ClassifyJob, *, scheduler: str | None = None, workers: int
     with _connect(client, scheduler, workers) as connected:
         plan = _open_output(folder, fingerprint)
         if plan is None:
-            plan = _plan(connected, paths, formats, job.text_field, blocksize)
+            plan = _plan(connected, paths, formats, job, identity, blocksize)
             atomic_write_text(folder / JOB_FILE, json.dumps({"job": fingerprint, "plan": plan}, indent=1))
         partitions = [Partition(**p) for p in plan["partitions"]]
-        schema = _schema(plan["columns"], formats, paths, job, identity)
-        summary = _score(connected, partitions, settings, schema, plan["records"], job.quiet)
+        summary = _score(connected, partitions, settings, _saved_schema(plan, folder), plan["records"], job.quiet)
     summary.output = job.output
     return summary
 
@@ -245,8 +242,7 @@ def _check_job(job: ClassifyJob) -> tuple[list[str], list[str]]:
             raise InputError("no file matches this pattern", path=pattern)
         paths.extend(str(Path(match).resolve()) for match in matches)
     formats = [input_format(path, job.input_format) for path in paths]
-    if Path(job.output).resolve() in {Path(path) for path in paths}:
-        raise InputError("output is one of the inputs; choose another output path", path=job.output)
+    check_distinct_paths(paths, [job.output])
     return paths, formats
 
 
@@ -311,8 +307,9 @@ def _connect(client, scheduler: str | None, workers: int | None) -> Iterator["di
             yield local
 
 
-def _plan(client, paths: list[str], formats: list[str], text_field: str, blocksize: int) -> dict:
-    """Split the inputs into partitions; count their records and collect their columns on the cluster."""
+def _plan(client, paths: list[str], formats: list[str], job: ClassifyJob, identity, blocksize: int) -> dict:
+    """Split the inputs into partitions; count their records and find their columns and types on the
+    cluster; return the partitions, the record count and the output schema (serialized)."""
     pieces: list[Partition] = []
     for number, (path, fmt) in enumerate(zip(paths, formats)):
         if fmt in _SPLITTABLE:
@@ -321,21 +318,36 @@ def _plan(client, paths: list[str], formats: list[str], text_field: str, blocksi
                              os.path.getsize(path)})
             pieces += [Partition(number, path, fmt, a, b) for a, b in zip(bounds, bounds[1:])]
         elif fmt == "parquet":
-            parquet = open_parquet(path, text_field)
+            parquet = open_parquet(path, job.text_field)
             pieces += [Partition(number, path, fmt, group, group + 1) for group in range(parquet.num_row_groups)]
         else:
             pieces.append(Partition(number, path, fmt, 0, os.path.getsize(path)))
-    surveys = client.gather(client.map(_survey, pieces, text_field=text_field, retries=RETRIES, pure=False))
+    surveys = client.gather(client.map(_survey, pieces, text_field=job.text_field, retries=RETRIES, pure=False))
     partitions, columns, records, line = [], {}, 0, {}
-    for piece, (count, names) in zip(pieces, surveys):
+    for piece, (count, types) in zip(pieces, surveys):
         if isinstance(count, str):
             raise InputError(count)
         first = line.get(piece.file, 1)
         partitions.append(asdict(Partition(**{**asdict(piece), "first_line": first})))
         line[piece.file] = first + count
         records = None if records is None or piece.fmt == "csv" else records + count
-        columns.update(dict.fromkeys(names))
-    return {"partitions": partitions, "columns": list(columns), "records": records}
+        for name, seen in types.items():
+            for data_type, where in seen.items():
+                columns.setdefault(name, {}).setdefault(data_type, where)
+    schema = _schema(list(columns), {name: _column_type(name, seen) for name, seen in columns.items()}, job,
+                     identity)
+    return {"partitions": partitions, "records": records,
+            "schema": base64.b64encode(schema.serialize().to_pybytes()).decode("ascii")}
+
+
+def _saved_schema(plan: dict, folder: Path) -> "pyarrow.Schema":
+    """The output schema stored in a job's plan."""
+    import pyarrow as pa
+
+    if "schema" not in plan:
+        raise InputError("the folder holds the output of an older stancekit, whose columns have other types; "
+                         "choose another output folder", path=folder)
+    return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(plan["schema"])))
 
 
 def _line_start(path: str, offset: int) -> int:
@@ -346,33 +358,111 @@ def _line_start(path: str, offset: int) -> int:
         return handle.tell()
 
 
-def _survey(piece: Partition, text_field: str) -> tuple[int | str, list[str]]:
-    """A partition's lines (rows for Parquet; 0 for CSV, which is never split) and input columns."""
+ColumnTypes = dict[str, dict["pyarrow.DataType", tuple[str, int | None]]]
+"""Per input column, each Arrow type its values have and where it is first seen: (file, line or None)."""
+
+
+def _survey(piece: Partition, text_field: str) -> tuple[int | str, ColumnTypes]:
+    """A partition's lines (rows for Parquet; 0 for CSV, which is never split) and the types of its
+    input columns, in order of first appearance; or the one-line error that makes it unreadable."""
+    import pyarrow as pa
+
     try:
-        columns = input_columns(piece.path, piece.fmt, text_field, piece.span)
+        if piece.fmt == "jsonl":
+            return _json_survey(piece)
+        if piece.fmt == "parquet":
+            parquet = open_parquet(piece.path, text_field)
+            types = {f.name: {pa.string() if pa.types.is_nested(f.type) else f.type: (piece.path, None)}
+                     for f in parquet.schema_arrow}
+            return parquet.metadata.row_group(piece.start).num_rows, types
+        names = input_columns(piece.path, piece.fmt, text_field, piece.span)
     except StancekitError as exc:
-        return str(exc), []
-    if piece.fmt == "parquet":
-        return open_parquet(piece.path, text_field).metadata.row_group(piece.start).num_rows, columns
+        return str(exc), {}
+    types = {name: {pa.string(): (piece.path, None)} for name in names}  # text and CSV values are text
     if piece.fmt == "csv":
-        return 0, columns
+        return 0, types
+    return _line_count(piece), types
+
+
+def _json_survey(piece: Partition) -> tuple[int, ColumnTypes]:
+    """The lines of a JSON Lines partition and the Arrow type of each field's values: true/false bool,
+    integers int64, other numbers float64, strings string, objects and arrays string (JSON text)."""
+    import pyarrow as pa
+
+    types: ColumnTypes = {}
+    for number, value in read_json_lines(piece.path, piece.span):
+        for name, item in value.items() if isinstance(value, dict) else ():
+            if item is None:
+                continue
+            if isinstance(item, bool):
+                data_type = pa.bool_()
+            elif isinstance(item, int):
+                if not -2**63 <= item < 2**63:
+                    raise InputError("integer outside the 64-bit range Parquet stores; give it as a string",
+                                     path=piece.path, line=number, field=name)
+                data_type = pa.int64()
+            else:
+                data_type = pa.float64() if isinstance(item, float) else pa.string()
+            types.setdefault(name, {}).setdefault(data_type, (piece.path, number))
+    return _line_count(piece), types
+
+
+def _line_count(piece: Partition) -> int:
     with open(piece.path, "rb") as handle:
         handle.seek(piece.start)
         data = handle.read(piece.end - piece.start)
-    return data.count(b"\n") + (not data.endswith(b"\n") and bool(data)), columns
+    return data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
 
 
-def _schema(columns: list[str], formats: list[str], paths: list[str], job: ClassifyJob,
-            identity) -> "pyarrow.Schema":
-    """The output's Arrow schema: input columns (their Parquet types if every input is Parquet, else
-    text), the prediction columns and the provenance columns."""
+def _column_type(name: str, seen: dict) -> "pyarrow.DataType":
+    """The one Arrow type that holds every value of an input column: its values' type; int64 for
+    integers of several widths, float64 for integers and other numbers; string for no values.
+    Values of two types that no one type holds raise InputError naming where each is first seen."""
     import pyarrow as pa
 
-    types = dict.fromkeys(columns, pa.string())
-    if set(formats) == {"parquet"}:
-        unified = pa.unify_schemas([open_parquet(path, job.text_field).schema_arrow for path in paths],
-                                   promote_options="permissive")
-        types.update({f.name: pa.string() if pa.types.is_nested(f.type) else f.type for f in unified})
+    unified, origin = None, None
+    for data_type, where in seen.items():
+        if unified is None:
+            unified, origin = data_type, where
+            continue
+        merged = _merged_type(unified, data_type)
+        if merged is None:
+            first = f"{origin[0]}:{origin[1]}" if origin[1] else origin[0]
+            raise InputError(f"{_described(data_type)} where {first} has {_described(unified)}; a Parquet "
+                             "column holds values of one type: give the field one type in every record",
+                             path=where[0], line=where[1], field=name)
+        unified = merged
+    return unified or pa.string()
+
+
+def _merged_type(first: "pyarrow.DataType", second: "pyarrow.DataType") -> "pyarrow.DataType | None":
+    import pyarrow as pa
+
+    if first == second:
+        return first
+    if pa.types.is_integer(first) and pa.types.is_integer(second):
+        return pa.int64()
+    if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in (first, second)):
+        return pa.float64()
+    return None
+
+
+def _described(data_type: "pyarrow.DataType") -> str:
+    import pyarrow as pa
+
+    if pa.types.is_boolean(data_type):
+        return "true/false"
+    if pa.types.is_integer(data_type) or pa.types.is_floating(data_type):
+        return "a number"
+    return "text" if pa.types.is_string(data_type) else f"a {data_type}"
+
+
+def _schema(columns: list[str], input_types: dict, job: ClassifyJob, identity) -> "pyarrow.Schema":
+    """The output's Arrow schema: the input columns with their types, the prediction columns and the
+    provenance columns."""
+    import pyarrow as pa
+
+    types = dict(input_types)
     types.update({f.name: f.type for f in pa.Table.from_pylist([prediction_sample(identity, job.prefix)]).schema})
     p = job.prefix
     types.update({p + "input_file": pa.string(), p + "input_line": pa.int64()})
@@ -459,7 +549,8 @@ def _score_partition(partition: Partition, settings: TaskSettings, schema) -> Pa
 
 
 def _as_text(row: dict, text_columns: set[str]) -> dict:
-    """``row`` with the values of text columns that are not text (JSON numbers, booleans) as JSON text."""
+    """``row`` with the values of text columns that are not text (JSON objects and arrays, nested
+    Parquet values) as JSON text."""
     for name, value in row.items():
         if value is not None and not isinstance(value, str) and name in text_columns:
             row[name] = json.dumps(value, ensure_ascii=False)

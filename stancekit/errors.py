@@ -1,4 +1,4 @@
-"""The project's exception types, and the message formats of InputError and SchemeVersionError.
+"""The project's exception and warning types, and the message formats of InputError and SchemeVersionError.
 
 Other messages are written where the error is raised; each is one line that names the
 file, record or model concerned and, where there is one, the remedy.
@@ -40,6 +40,11 @@ class SchemeVersionError(ModelError):
             f"model {model!r} was trained for label scheme {model_version}, "
             f"but this stancekit uses label scheme {scheme_version}; retrain it with "
             "'stancekit train'")
+
+
+class StancekitWarning(UserWarning):
+    """Something the user should know that does not stop the work (the command line shows it as
+    ``stancekit: warning: ...``)."""
 
 
 def format_location(path: str | None, line: int | None, field: str | None) -> str:

@@ -3,7 +3,9 @@
 For the predicted stance and claim type of each text, ``explain_texts`` returns evidence:
 character spans of the text with signed weights, the ``top_k`` strongest toward the label
 (positive weights) and against it (negative weights). Adjacent words of one sign that
-are both among them are merged into a phrase.
+are both among them are merged into a phrase. Every weight is in log-odds, the label's
+``log p(label) - mean over labels c of log p(c)``, rounded to ``EVIDENCE_DECIMALS``; a span
+whose weight rounds to zero is left out.
 
 - **TF-IDF** (``method: "linear"``): exact. The model's scores are linear in its n-gram
   features, so the label's calibrated log-odds against the mean of all labels,
@@ -14,11 +16,13 @@ are both among them are merged into a phrase.
   shared); terms of n-grams of spaces or punctuation alone are the ``rest``. Word weights,
   intercept and rest add up to the log-odds exactly (``linear_attributions``).
 - **Any other model** (``method: "occlusion"``): each word is deleted from the text in
-  turn (``delete_spans``), and its weight is how much the label's probability drops:
-  ``p(label | text) - p(label | text without it)``, on the model's full-precision path.
-  All variants of a batch are scored in one call. A merged phrase's weight is measured
-  again by deleting the whole phrase. Texts of more than ``MAX_OCCLUDED_UNITS`` words are
-  occluded in runs of consecutive words.
+  turn (``delete_spans``), and its weight is how much the label's log-odds drops:
+  ``L(text) - L(text without it)``, ``L`` being the log-odds above, on the model's
+  full-precision path. Log-odds rather than probability: when the model is sure, deleting
+  any one word barely moves a probability near 1, but it does move the log-odds, as it
+  moves the TF-IDF model's exact terms. All variants of a batch are scored in one call. A
+  merged phrase's weight is measured again by deleting the whole phrase. Texts of more
+  than ``MAX_OCCLUDED_UNITS`` words are occluded in runs of consecutive words.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from .labels import TASKS
 
 EVIDENCE_TOP_K = 3
 """Evidence spans per side (toward, against) and task."""
+EVIDENCE_DECIMALS = 2
+"""Decimals of an evidence weight (log-odds), in JSON and in the table view; a weight that rounds to 0 is left out."""
 MAX_OCCLUDED_UNITS = 48
 """Occlusion deletes at most this many units per text (words, or runs of words in longer texts)."""
 _WORD = re.compile(r"[#@]?\w+(?:['’\-]\w+)*")
@@ -86,8 +92,8 @@ def explain_texts(model, texts: list[str], labels: list[dict[str, str]],
     """Evidence for the given label of each task (usually the predicted one), one dict per text.
 
     Each dict holds, per task, a list of ``{"start", "end", "text", "weight"}`` spans (toward
-    the label first, strongest first; then against it), and ``method``: ``linear`` (weights
-    in log-odds) or ``occlusion`` (weights in probability).
+    the label first, strongest first; then against it; weights in log-odds), and ``method``:
+    ``linear`` (exact, TF-IDF) or ``occlusion`` (measured by deleting words).
     """
     from .classifiers.tfidf import TfidfClassifier
 
@@ -124,8 +130,9 @@ def _entries(text: str, spans: list[Span], weighed: list[tuple[int, list[int], f
     entries = []
     for sign, group, weight in sorted(weighed, key=lambda item: (item[0] < 0, -item[0] * item[2])):
         start, end = spans[group[0]][0], spans[group[-1]][1]
-        if round(weight, 4):
-            entries.append({"start": start, "end": end, "text": text[start:end], "weight": round(weight, 4)})
+        weight = round(weight, EVIDENCE_DECIMALS)
+        if weight:
+            entries.append({"start": start, "end": end, "text": text[start:end], "weight": weight})
     return entries
 
 
@@ -234,8 +241,9 @@ def _occlusion_evidence(model, texts: list[str], labels: list[dict[str, str]], t
     for index, spans in enumerate(units):
         per_task = {}
         for task in TASKS:
-            p = probabilities[task][first[index]:first[index] + 1 + len(spans), columns[index][task]]
-            drops = p[0].astype(np.float64) - p[1:]
+            rows = probabilities[task][first[index]:first[index] + 1 + len(spans)]
+            scores = log_odds(rows, columns[index][task])
+            drops = scores[0] - scores[1:]
             per_task[task] = [[sign, group, float(drops[group[0]])] for sign, group in _groups(drops, top_k)]
             phrases += [(index, task, item) for item in per_task[task] if len(item[1]) > 1]
         weighed.append(per_task)
@@ -244,6 +252,15 @@ def _occlusion_evidence(model, texts: list[str], labels: list[dict[str, str]], t
             [delete_spans(texts[index], [units[index][u] for u in item[1]]) for index, _, item in phrases])))
         for row, (index, task, item) in enumerate(phrases):
             label = columns[index][task]
-            item[2] = float(probabilities[task][first[index], label]) - float(merged[task][row, label])
+            item[2] = float(log_odds(probabilities[task][first[index]:first[index] + 1], label)[0]
+                            - log_odds(merged[task][row:row + 1], label)[0])
     return [{task: _entries(text, units[index], weighed[index][task]) for task in TASKS}
             for index, text in enumerate(texts)]
+
+
+def log_odds(probabilities: np.ndarray, label: int | np.ndarray) -> np.ndarray:
+    """Per row of an ``(n, k)`` probability array, the log-odds of its label (column ``label``, or
+    ``label[row]``) against the mean of all labels, ``log p(label) - mean log p``, as float64 (a
+    probability of 0 counts as float32's smallest)."""
+    logs = np.log(np.maximum(probabilities.astype(np.float64), np.finfo(np.float32).tiny))
+    return logs[np.arange(len(logs)), label] - logs.mean(axis=1)

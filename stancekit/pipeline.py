@@ -24,9 +24,11 @@ from .language import detect_scope
 from .prediction import Prediction
 from .segment import split_sentences
 
-PREDICTION_FIELDS = ("stance", "stance_confidence", "stance_scores", "claim_type", "claim_confidence",
-                     "claim_scores", "model", "model_version", "truncated", "language", "in_scope")
-"""The fields a prediction adds to a record, in output order."""
+PREDICTION_TYPES: dict[str, type] = {
+    "stance": str, "stance_confidence": float, "stance_scores": dict, "claim_type": str, "claim_confidence": float,
+    "claim_scores": dict, "model": str, "model_version": str, "truncated": bool, "language": str, "in_scope": bool}
+"""The fields a prediction adds to a record, in output order, and the type of each value (scores: label → float)."""
+PREDICTION_FIELDS = tuple(PREDICTION_TYPES)
 EVIDENCE_FIELD = "evidence"
 """With explanations: the evidence for the predicted labels (``explain.explain_texts``), after the prediction fields."""
 PROVENANCE_FIELDS = ("input_file", "input_line")
@@ -71,11 +73,19 @@ def prediction_fields(model, texts: list[str], explain: bool = False) -> list[di
     return fields
 
 
-def prediction_columns(model, prefix: str = "", explain: bool = False) -> list[str]:
-    """The names of the prediction fields flattened into columns (CSV, data frames), scores per label."""
+def prediction_sample(model, prefix: str = "", explain: bool = False) -> dict:
+    """One prediction flattened into columns (CSV, data frames, Parquet), each value of its column's type:
+    labels and evidence "", confidences and scores 0.0, flags False."""
     scores = {f"{task}_scores": {str(label): 0.0 for label in classes}
               for task, classes in zip(("stance", "claim"), model.classes_)}
-    return [prefix + name for name in flatten_for_csv({name: scores.get(name) for name in prediction_names(explain)})]
+    sample = {name: scores[name] if name in scores else PREDICTION_TYPES.get(name, str)()
+              for name in prediction_names(explain)}
+    return {prefix + name: value for name, value in flatten_for_csv(sample).items()}
+
+
+def prediction_columns(model, prefix: str = "", explain: bool = False) -> list[str]:
+    """The names of the prediction fields flattened into columns (CSV, data frames), scores per label."""
+    return list(prediction_sample(model, prefix, explain))
 
 
 def score_texts(model, texts: list[str], spans: Sequence[tuple[int, int]] | None = None,
@@ -246,7 +256,8 @@ def run_job(job: ClassifyJob, stdout: IO[str]) -> JobSummary:
     pipeline = ScoringPipeline(model, text_field=job.text_field, split_sentences=job.split_sentences,
                                batch_size=job.batch_size, prefix=job.prefix, explain=job.explain)
     writer_options = {"text_field": job.text_field, "prefix": job.prefix,
-                      "columns": _csv_columns(job, formats, pipeline) if fmt == "csv" else None}
+                      "columns": _csv_columns(job, formats, pipeline) if fmt == "csv" else None,
+                      "show_source": len(job.inputs) > 1 or job.split_sentences}
     summary = JobSummary(job.output or "stdout")
     sink = None
     if job.output:
@@ -290,6 +301,8 @@ def _check_job(job: ClassifyJob) -> list[str]:
         raise InputError("--resume needs --output: a job writing to stdout cannot be resumed")
     if job.rejects and not job.skip_errors:
         raise InputError("--rejects needs --skip-errors")
+    if job.rejects and not job.output:
+        raise InputError("--rejects needs --output: the rejects file is written and committed with the output file")
     if job.resume and STDIN in job.inputs:
         raise InputError("--resume cannot re-read stdin; give the input as a file")
     if output_format(job.output, job.output_format) == "table" and job.output:

@@ -8,7 +8,8 @@ so the page reads without colour; claim-type chips show the confidence; hovering
 or clicking a sentence highlights its evidence (outlined solid toward the label, dashed
 against it) and shows the details in a side panel. Each document opens with its stance
 and claim-type shares as an inline SVG chart and ends with the sentences to review
-(low stance confidence, or out of scope).
+(low stance confidence, or out of scope). The page fits screens from 360 px wide: the
+side panel moves below the text and the charts shrink to the width.
 """
 
 from __future__ import annotations
@@ -274,6 +275,9 @@ aside h4 { margin: .6rem 0 .2rem; font-size: 13px; } aside ol { margin: 0; paddi
 .chip { font: 11px/1 system-ui, sans-serif; border: 1px solid #555; border-radius: 9px; padding: 1px 6px;
   margin-left: 4px; background: #fff; vertical-align: 1px; white-space: nowrap; }
 .chip.none { color: #666; border-color: #bbb; }
+.tag, .flag, .ev.key { white-space: nowrap; }
+main { overflow-wrap: anywhere; }
+svg.chart { max-width: 100%; height: auto; }
 .ev.key { outline: 2px solid var(--toward); padding: 0 2px; }
 .ev.sn.key { outline: 2px dashed var(--against); }
 .show-stance .s:is(:hover, :focus, .active) .ev.sp, .show-claim_type .s:is(:hover, :focus, .active) .ev.cp {
@@ -288,6 +292,7 @@ figure { margin: .3rem 0; } figcaption { margin-bottom: .2rem; }
 button { font: 12px system-ui, sans-serif; } button[aria-pressed="true"] { font-weight: bold; text-decoration: underline; }
 .bar { display: inline-block; height: 8px; background: #555; vertical-align: middle; margin-right: 4px; }
 @media (max-width: 900px) { .layout { grid-template-columns: 1fr; } aside { position: static; } }
+@media (max-width: 480px) { body { padding: .75rem; } .charts { gap: .5rem; } }
 @media print { .no-print { display: none; } .layout { display: block; } body { font-size: 12pt; }
   .s { break-inside: avoid; } a { color: inherit; } }
 """
@@ -316,27 +321,26 @@ _SCRIPT = """
     });
     return list;
   }
-  function evidence(spans, method) {
+  function evidence(spans) {
     var list = el("ol");
     if (!spans || !spans.length) { list.appendChild(el("li", "none")); }
     (spans || []).forEach(function (span) {
       var sign = span.weight > 0 ? "+ toward: " : "\\u2212 against: ";
-      list.appendChild(el("li", sign + "\\u201c" + span.text + "\\u201d " + span.weight.toFixed(3)));
+      list.appendChild(el("li", sign + "\\u201c" + span.text + "\\u201d " + span.weight.toFixed(2)));
     });
     return list;
   }
   function show(node) {
     var s = data[Number(node.dataset.d)][Number(node.dataset.s)];
-    var unit = s.evidence && s.evidence.method === "linear" ? "log-odds" : "probability";
     panel.textContent = "";
     panel.appendChild(el("h4", "Stance: " + s.stance + " (" + s.stance_confidence.toFixed(2) + ")"));
     if (s.flag) { panel.appendChild(el("p", s.flag + (s.flag === "out of scope" ? " (language " + s.language + ")" : ""), "flag")); }
     panel.appendChild(scores(s.stance_scores));
-    panel.appendChild(el("h4", "Evidence for " + s.stance + " (" + unit + ")"));
+    panel.appendChild(el("h4", "Evidence for " + s.stance + " (log-odds)"));
     panel.appendChild(evidence(s.evidence && s.evidence.stance));
     panel.appendChild(el("h4", "Claim type: " + s.claim_type.replace(/_/g, " ") + " (" + s.claim_confidence.toFixed(2) + ")"));
     panel.appendChild(scores(s.claim_scores));
-    panel.appendChild(el("h4", "Evidence for " + s.claim_type.replace(/_/g, " ") + " (" + unit + ")"));
+    panel.appendChild(el("h4", "Evidence for " + s.claim_type.replace(/_/g, " ") + " (log-odds)"));
     panel.appendChild(evidence(s.evidence && s.evidence.claim_type));
   }
   function pin(node) {

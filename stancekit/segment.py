@@ -3,7 +3,8 @@
 Lines are split first (headlines, bylines, bullet items and hashtag lines often
 end without punctuation), then each line is split into sentences by pysbd, a
 maintained rule-based splitter that knows English abbreviations and keeps a
-quotation together with its attribution.
+quotation together with its attribution; a long line is read in windows, so that a
+text of any length splits into the same sentences as its parts, in linear time.
 """
 
 from __future__ import annotations
@@ -24,8 +25,13 @@ _WORD = re.compile(r"\S*[^\W\d_]\S*")
 _QUOTE_BOUNDARY = re.compile(r"[.!?…][\"”’»]+(?=\s+[\"“‘«][\w(])")
 """The end of a quoted sentence followed by the opening of another quotation: always a boundary,
 which pysbd misses or splits on the wrong side of the closing quote."""
-_MAX_CHUNK = 5_000
-"""Lines longer than this are cut at whitespace before pysbd sees them (it slows down on huge lines)."""
+_WINDOW = 5_000
+"""pysbd reads at most this many characters at a time: it slows down more than linearly on long
+lines. A longer line is read in windows (``_windowed_spans``)."""
+_LOOKAHEAD = 1_000
+"""A sentence end found in a window is kept only with this many characters of the window after it:
+pysbd decides some ends by what follows (a quotation keeps its sentences together up to its closing
+quote), so an end near the window's edge is decided again in the next window."""
 
 
 @dataclass(frozen=True)
@@ -79,37 +85,56 @@ def _line_spans(document: str, start: int, end: int) -> Iterator[tuple[int, int]
 
 
 def _raw_spans(document: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    """Yield the (start, end) offsets of the stripped pysbd pieces of one line."""
-    for chunk_start, chunk_end in _chunks(document, start, end):
-        chunk = document[chunk_start:chunk_end]
-        cursor = 0
-        for piece in _segmenter().segment(chunk):
-            stripped = piece.strip()
-            if not stripped:
-                continue
-            found = chunk.find(stripped, cursor)
-            if found < 0:  # pysbd altered the text; fall back to its reported length
-                found = cursor
-            cursor = found + len(stripped)
-            yield chunk_start + found, chunk_start + cursor
-
-
-def _chunks(document: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    """Cut ``document[start:end]`` after back-to-back quotations and into pieces of at most
-    about ``_MAX_CHUNK`` characters."""
+    """Yield the (start, end) offsets of the stripped pysbd pieces of one line, cut after
+    back-to-back quotations."""
     for boundary in _QUOTE_BOUNDARY.finditer(document, start, end):
-        yield from _sized_chunks(document, start, boundary.end())
+        yield from _windowed_spans(document, start, boundary.end())
         start = boundary.end()
-    yield from _sized_chunks(document, start, end)
+    yield from _windowed_spans(document, start, end)
 
 
-def _sized_chunks(document: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    """Cut ``document[start:end]`` into pieces of at most about ``_MAX_CHUNK`` characters."""
-    while end - start > _MAX_CHUNK:
-        cut = document.rfind(" ", start + _MAX_CHUNK // 2, start + _MAX_CHUNK)
-        if cut < 0:
-            cut = start + _MAX_CHUNK
-        yield start, cut
+def _windowed_spans(document: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Yield the pysbd pieces of ``document[start:end]``, read ``_WINDOW`` characters at a time.
+
+    Each window starts where a piece starts. The pieces pysbd finds in it that end at least
+    ``_LOOKAHEAD`` characters before the window's edge are kept (all but the last when none
+    does); the next window starts where the first piece not kept starts. So a sentence end is
+    decided with the same text on both sides of it whatever the line's length, and each
+    window moves on by about ``_WINDOW - _LOOKAHEAD`` characters: the work grows linearly
+    with the length. A window without any sentence end (``_WINDOW`` characters that are no
+    sentence) is cut at its last space.
+    """
+    while True:
+        stop = min(end, start + _WINDOW)
+        spans = _pysbd_spans(document, start, stop)
+        if stop == end:
+            yield from spans
+            return
+        if len(spans) > 1:
+            kept = [span for span in spans[:-1] if span[1] <= stop - _LOOKAHEAD] or spans[:-1]
+            yield from kept
+            start = spans[len(kept)][0]
+            continue
+        cut = document.rfind(" ", start + _WINDOW // 2, stop)
+        cut = stop if cut < 0 else cut
+        stripped = document[start:cut].strip()
+        if stripped:
+            first = document.index(stripped, start)
+            yield first, first + len(stripped)
         start = cut
-    if document[start:end].strip():
-        yield start, end
+
+
+def _pysbd_spans(document: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The (start, end) offsets of the stripped pieces pysbd splits ``document[start:end]`` into."""
+    chunk = document[start:end]
+    spans, cursor = [], 0
+    for piece in _segmenter().segment(chunk):
+        stripped = piece.strip()
+        if not stripped:
+            continue
+        found = chunk.find(stripped, cursor)
+        if found < 0:  # pysbd altered the text; fall back to its reported length
+            found = cursor
+        cursor = found + len(stripped)
+        spans.append((start + found, start + cursor))
+    return spans

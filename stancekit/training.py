@@ -7,17 +7,20 @@ import json
 import platform
 import shutil
 import time
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from .classifiers.base import check_destination
+from .classifiers.calibration import RECORDS_PER_LABEL, minimum_split_records
 from .classifiers.encoders import available_cores
 from .data import SPLITS, load_records, read_split_assignment, split_records
-from .errors import ModelError
+from .errors import ModelError, StancekitWarning
 from .evaluate import EvaluationResult, evaluate_model
+from .io import check_distinct_paths
 from .labels import TASKS, get_scheme
 from .registry import make_model
 
@@ -31,6 +34,12 @@ class TrainingResult:
     scores: dict[str, EvaluationResult]
     split_sizes: dict[str, int]
     seconds: float
+    warnings: list[str] = field(default_factory=list)
+    """What the model card's Warnings section says (splits too small for the label set)."""
+
+
+class SmallSplitWarning(StancekitWarning):
+    """The train or dev split has fewer records than the label set needs (``minimum_split_records``)."""
 
 
 def data_sha256(records: Sequence[dict]) -> str:
@@ -64,7 +73,10 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
     model's constructor parameters (``name`` and ``version`` among them). With ``out``
     the model is saved there (``overwrite`` replaces a model already there), with a
     model card holding its held-out scores and, in its config, the SHA-256 of the
-    records it was trained, selected and scored on (``data_sha256``).
+    records it was trained, selected and scored on (``data_sha256``). A train or dev
+    split with fewer records than ``minimum_split_records()`` is warned about
+    (SmallSplitWarning) and in the model card; a dev split that small leaves the
+    probabilities uncalibrated.
 
     Models that train in epochs keep a checkpoint beside ``out`` (``checkpoint_folder``)
     after each epoch; it is removed once the model is saved. A run that was killed is
@@ -73,6 +85,7 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
     """
     checkpoint = None
     if out is not None:
+        check_distinct_paths([*(data or []), *([splits] if splits else [])], [str(out)])
         check_destination(Path(out), overwrite)
         checkpoint = checkpoint_folder(Path(out))
         if checkpoint.exists() and not resume:
@@ -86,6 +99,9 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
     grouped = split_records(records, read_split_assignment(splits), seed=seed)
     if not grouped["train"]:
         raise ValueError("the train split is empty: give more documents or another split file")
+    small = small_split_warnings({split: len(grouped[split]) for split in ("train", "dev")})
+    for message in small:
+        warnings.warn(message, SmallSplitWarning, stacklevel=2)
     validation = texts_and_labels(grouped["dev"]) if grouped["dev"] else None
     if members:
         model = _combined_ensemble(kind, members, validation, seed, params)
@@ -99,7 +115,7 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
     folder = None
     if out is not None:
         data_names = [str(p) for p in data] if data else ["shipped corpus (annotations/corpus)"]
-        card = model_card(model, scores, sizes, data_names, seconds)
+        card = model_card(model, scores, sizes, data_names, seconds, small)
         extra = {"held_out": {split: {task: {"macro_f1": m.macro_f1, "accuracy": m.accuracy}
                                       for task, m in result.tasks.items()}
                               for split, result in scores.items()},
@@ -107,7 +123,19 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
                               "seed": seed, "seconds": round(seconds, 1)}}
         folder = model.save(out, card=card, extra=extra, overwrite=overwrite)
         shutil.rmtree(checkpoint, ignore_errors=True)
-    return TrainingResult(model, folder, scores, sizes, seconds)
+    return TrainingResult(model, folder, scores, sizes, seconds, small)
+
+
+def small_split_warnings(sizes: dict[str, int]) -> list[str]:
+    """A message for each of the train and dev splits that has fewer records than ``minimum_split_records()``."""
+    minimum = minimum_split_records()
+    why = (f"fewer than {minimum}, {RECORDS_PER_LABEL} for each label of the largest label set, the "
+           "fewest at which every label can appear a few times")
+    consequence = {"train": "some labels have few or no examples to learn from",
+                   "dev": "model selection rests on a few records, and the probabilities are not calibrated "
+                          "(temperature left at 1: confidences are the model's raw scores)"}
+    return [f"the {split} split has {n} records, {why}: {consequence[split]}"
+            for split, n in sizes.items() if n < minimum]
 
 
 def _combined_ensemble(kind: str, members: Sequence[str], validation, seed: int, params: dict | None):
@@ -123,8 +151,8 @@ def _combined_ensemble(kind: str, members: Sequence[str], validation, seed: int,
 
 
 def model_card(model, scores: dict[str, EvaluationResult], sizes: dict[str, int],
-               data: list[str], seconds: float) -> str:
-    """The Markdown model card written beside a trained model."""
+               data: list[str], seconds: float, small_splits: Sequence[str] = ()) -> str:
+    """The Markdown model card written beside a trained model (with a Warnings section when there are any)."""
     scheme = get_scheme()
     lines = [f"# Model card: {model.name} {model.version} ({model.kind})", "",
              "## Intended use", "",
@@ -140,9 +168,10 @@ def model_card(model, scores: dict[str, EvaluationResult], sizes: dict[str, int]
              "- split sizes (records): " + ", ".join(f"{s} {n}" for s, n in sizes.items()),
              "- selection: hyper-parameters and early stopping on the dev split only",
              f"- training time: {seconds:.0f} s on {platform.machine()} with "
-             f"{available_cores()} CPU cores", "",
-             "## Held-out scores", "",
-             "| split | task | macro-F1 | accuracy |", "|---|---|---:|---:|"]
+             f"{available_cores()} CPU cores", ""]
+    if small_splits:
+        lines += ["## Warnings", "", *(f"- {message[0].upper()}{message[1:]}." for message in small_splits), ""]
+    lines += ["## Held-out scores", "", "| split | task | macro-F1 | accuracy |", "|---|---|---:|---:|"]
     for split, result in scores.items():
         lines += [f"| {split} | {task} | {m.macro_f1:.3f} | {m.accuracy:.3f} |"
                   for task, m in result.tasks.items()]

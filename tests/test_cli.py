@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -193,3 +195,42 @@ def test_help_and_module_entry_point(cli):
     assert process.returncode == 0
     for command in ("classify", "evaluate", "train", "validate", "info"):
         assert command in process.stdout
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_every_option_of_every_command_is_in_the_readme():
+    from stancekit.cli import build_parser
+
+    readme = README.read_text(encoding="utf-8")
+    commands = build_parser()._subparsers._group_actions[0].choices
+    missing = [f"{name} {action.option_strings[-1]}" for name, command in commands.items()
+               for action in command._actions if action.option_strings
+               and not any(re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", readme)
+                           for option in action.option_strings)]
+    assert missing == []
+
+
+def test_the_readme_closing_line_example_is_what_such_a_job_prints(cli, tmp_path):
+    """A job with the counts of the README's example prints the README's line."""
+    readme = " ".join(README.read_text(encoding="utf-8").split())
+    example = re.search(r"`(stancekit: wrote (\d+) records to out\.jsonl \((\d+) input records, (\d+) blank line, "
+                        r"(\d+) skipped, (\d+) truncated, (\d+) out of scope \(not English\)\))`", readme)
+    assert example, "no closing-line example in README.md"
+    read, blank, skipped, truncated, foreign = map(int, example.groups()[2:])
+    lines = ([json.dumps({"text": "مرگ بر دیکتاتور"})] * foreign
+             + [json.dumps({"text": "The strike goes on. " * 300})] * truncated
+             + [json.dumps({"text": f"Parliament meets on day {i}."}) for i in range(read - foreign - truncated)]
+             + [""] * blank + ["{broken"] * skipped)
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    process = cli("classify", "in.jsonl", "-m", "tfidf", "-o", "out.jsonl", "--skip-errors")
+    assert process.returncode == 0, process.stderr
+    assert example.group(1) in process.stderr.splitlines()
+
+
+def test_help_says_how_each_command_reads_a_txt_file(cli):
+    classify_help = " ".join(cli("classify", "--help").stdout.split())
+    report_help = " ".join(cli("report", "--help").stdout.split())
+    assert ".txt: one text per line" in classify_help and "that 'stancekit report' shows for it" in classify_help
+    assert ".txt file: one document" in report_help and "reads a .txt file as one text per line" in report_help

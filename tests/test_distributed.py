@@ -84,7 +84,7 @@ def test_cli_on_a_cluster_matches_single_machine_classify(client, texts, tmp_pat
     rows, expected = parquet_rows(tmp_path / "out.parquet"), read_jsonl(tmp_path / "single.jsonl")
     assert_same_predictions(rows, expected)
     assert [row["id"] for row in rows] == [want["id"] for want in expected]
-    assert rows[1]["n"] == "1" and rows[0]["n"] is None  # input fields of JSON Lines are kept as JSON text
+    assert rows[1]["n"] == 1 and rows[0]["n"] is None  # JSON numbers stay numbers
     assert {row["input_file"] for row in rows} == {str((tmp_path / "in.jsonl").resolve())}
 
 
@@ -112,6 +112,53 @@ def test_parquet_input_on_a_cluster_and_through_classify_dask(client, texts, tmp
     # dask stores text as Arrow strings: same values, another dtype
     pandas.testing.assert_frame_equal(scored, classify_frame(frame, model="tfidf"), check_dtype=False,
                                       rtol=0, atol=1e-6)
+
+
+def test_both_engines_give_the_same_columns_with_the_same_types(client, texts, tmp_path):
+    """Booleans stay booleans and JSON numbers numbers: a Parquet reader filters and sorts on them."""
+    import pandas
+
+    from stancekit.io import flatten_for_csv
+
+    ids = [2, 10, 1, 33, 4, 100, 7, 5, 9, 3, 8, 6]
+    records = [{"id": number, "text": text, "urgent": number % 2 == 0, "weight": number / 4,
+                "tags": ["a", number], "author": f"a{number}"} for number, text in zip(ids, texts)]
+    records[5]["text"] = "مرگ بر دیکتاتور"
+    write_jsonl(tmp_path / "in.jsonl", records)
+    common = [sys.executable, "-m", "stancekit", "classify", "in.jsonl", "--model", "tfidf"]
+    single = subprocess.run([*common, "-o", "single.jsonl"], cwd=tmp_path, env=cli_env(), capture_output=True,
+                            text=True)
+    dask = subprocess.run([*common, "--engine", "dask", "--scheduler", client.scheduler.address,
+                           "--blocksize", "1000", "-o", "out.parquet"], cwd=tmp_path, env=cli_env(),
+                          capture_output=True, text=True)
+    assert single.returncode == 0 and dask.returncode == 0, single.stderr + dask.stderr
+
+    frame = pandas.read_parquet(tmp_path / "out.parquet")
+    types = {name: str(dtype) for name, dtype in frame.dtypes.items()}
+    assert {name: types[name] for name in ("id", "urgent", "weight", "in_scope", "truncated", "input_line",
+                                           "stance_confidence", "claim_score_none")} == {
+        "id": "int64", "urgent": "bool", "weight": "float64", "in_scope": "bool", "truncated": "bool",
+        "input_line": "int64", "stance_confidence": "float64", "claim_score_none": "float64"}
+    assert frame[~frame.in_scope].id.tolist() == [100]
+    assert frame.sort_values("id").id.tolist() == sorted(ids)
+
+    expected = [flatten_for_csv(record) for record in read_jsonl(tmp_path / "single.jsonl")]
+    rows = parquet_rows(tmp_path / "out.parquet")
+    assert [list(row) for row in rows] == [list(want) for want in expected]  # same columns, same order
+    for row, want in zip(rows, expected):
+        want["input_file"] = str(tmp_path / "in.jsonl")  # the dask engine's is absolute
+        assert {name: type(value) for name, value in row.items()} == {name: type(value) for name, value in want.items()}
+        assert row == pytest.approx(want, abs=1e-6)
+
+
+def test_a_json_field_of_two_types_is_an_error_naming_its_line(client, tmp_path, capsys):
+    write_jsonl(tmp_path / "in.jsonl", [{"id": 1, "text": "a"}, {"id": 2.5, "text": "b"}, {"id": "3", "text": "c"}])
+    out = str(tmp_path / "out.parquet")
+    assert main(["classify", str(tmp_path / "in.jsonl"), "-m", "tfidf", "--engine", "dask",
+                 "--scheduler", client.scheduler.address, "-o", out]) == 2
+    error = capsys.readouterr().err
+    assert len(error.splitlines()) == 1 and "in.jsonl:3: id: text" in error and "number" in error, error
+    assert not list(Path(out).glob("part-*"))
 
 
 class KillOnce(WorkerPlugin):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -98,11 +99,27 @@ def test_occlusion_on_the_transformer_is_faithful_on_fixed_sentences():
         column = list(model.classes_[0]).index(prediction.stance)
         top = prediction.evidence["stance"][0]
         assert top["weight"] > 0
-        before = full.predict_proba([text])[0][0, column]
-        after = full.predict_proba([delete_spans(text, [(top["start"], top["end"])])])[0][0, column]
-        assert before - after == pytest.approx(top["weight"], abs=1e-3)  # the weight is the measured drop
+        before = log_odds(full.predict_proba([text])[0][0], column)
+        after = log_odds(full.predict_proba([delete_spans(text, [(top["start"], top["end"])])])[0][0], column)
+        assert before - after == pytest.approx(top["weight"], abs=0.006)  # the measured drop in log-odds
         assert model.predict_proba([delete_spans(text, [(top["start"], top["end"])])])[0][0, column] < \
             model.predict_proba([text])[0][0, column]
+
+
+@pytest.mark.parametrize("model", ["transformer", "ensemble"])
+def test_occlusion_evidence_of_confident_sentences_is_not_near_zero(model, cli):
+    """On a sentence the model is sure of, deleting one word barely moves the probability but does
+    move the log-odds: evidence is weighed in log-odds, and nothing that prints as 0 is listed."""
+    text = "Political prisoners in Evin prison are tortured by the regime's interrogators."
+    prediction = classify(text, model=model, explain=True)
+    assert prediction.stance_confidence > 0.95 and prediction.claim_confidence > 0.95
+    for task in TASKS:
+        weights = [item["weight"] for item in prediction.evidence[task]]
+        assert weights and weights[0] > 0.5, (task, weights)  # the strongest evidence moves the log-odds
+        assert all(abs(weight) >= 0.005 and weight == round(weight, 2) for weight in weights), (task, weights)
+    table = cli("classify", "-", "--model", model, "--explain", "--format", "table", stdin=text + "\n")
+    listed = re.findall(r"([+-]\d+\.\d+) '", table.stdout)
+    assert listed and all(re.fullmatch(r"[+-]\d+\.\d\d", weight) and float(weight) for weight in listed)
 
 
 def test_explain_texts_takes_any_label_and_empty_text():

@@ -160,3 +160,82 @@ def test_every_output_record_names_its_file_line_and_document(cli, tmp_path):
     rows = [json.loads(line) for line in process.stdout.splitlines()]
     assert [(r["input_file"], r["input_line"], r["document"], r["sentence"]) for r in rows] == [
         ("a.txt", 1, 0, 0), ("a.txt", 3, 2, 0), ("b.jsonl", 1, 3, 0), ("b.jsonl", 1, 3, 1)]
+
+
+OUTPUT_COMMANDS = [
+    ["evaluate", "g.jsonl", "-m", "tfidf", "--report", "{out}"],
+    ["evaluate", "g.jsonl", "-m", "tfidf", "--json", "{out}"],
+    ["evaluate", "g.jsonl", "-m", "tfidf", "--plot", "{out}"],
+    ["evaluate", "g.jsonl", "-m", "tfidf", "--plot-scores", "{out}"],
+    ["evaluate", "g.jsonl", "-m", "tfidf", "--splits", "splits.json", "--json", "{out}"],
+    ["train", "--model", "tfidf", "--data", "g.jsonl", "--out", "{out}"],
+    ["train", "--model", "tfidf", "--data", "g.jsonl", "--splits", "splits.json", "--out", "{out}"],
+    ["classify", "g.jsonl", "-m", "tfidf", "-o", "{out}"],
+    ["classify", "g.jsonl", "-m", "tfidf", "--engine", "dask", "-o", "{out}"],
+    ["report", "g.jsonl", "-m", "tfidf", "-o", "{out}"],
+]
+
+
+def test_no_command_writes_over_one_of_its_inputs(cli, tmp_path):
+    """Every command that writes a file refuses an output that is one of its inputs, however it is spelled."""
+    write_jsonl(tmp_path / "g.jsonl", [make_record(i, text=text) for i, text in enumerate(TEXTS)])
+    (tmp_path / "splits.json").write_text(json.dumps({"splits": {"train": [], "dev": [], "test": ["doc-1"]}}))
+    os.symlink(tmp_path / "g.jsonl", tmp_path / "link.jsonl")
+    os.link(tmp_path / "g.jsonl", tmp_path / "hard.jsonl")
+    os.symlink(tmp_path / "splits.json", tmp_path / "splits-link.json")
+    inputs = {name: (tmp_path / name).read_bytes() for name in ("g.jsonl", "splits.json")}
+    for number, command in enumerate(OUTPUT_COMMANDS):
+        spellings = ["g.jsonl", "./g.jsonl", "link.jsonl", "hard.jsonl"]
+        if "splits.json" in command:
+            spellings = ["splits.json", "splits-link.json"]
+        elif number:  # the issue's command tries every spelling, the others one each
+            spellings = [spellings[number % len(spellings)]]
+        for out in spellings:
+            args = [arg.format(out=out) for arg in command]
+            process = cli(*args)
+            assert process.returncode == 2, (args, process.stderr)
+            assert "same file as" in process.stderr and len(process.stderr.splitlines()) == 1, (args, process.stderr)
+            assert {name: (tmp_path / name).read_bytes() for name in inputs} == inputs, args
+
+
+def test_rejects_without_an_output_file_is_refused_on_both_engines(cli, tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", [{"text": TEXTS[0]}, "{broken"])
+    for engine in ("local", "dask"):
+        process = cli("classify", "in.jsonl", "-m", "tfidf", "--skip-errors", "--rejects", "rejects.jsonl",
+                      "--engine", engine)
+        assert process.returncode == 2, (engine, process.stderr)
+        assert "--rejects" in process.stderr and len(process.stderr.splitlines()) == 1, process.stderr
+        assert process.stdout == "" and not (tmp_path / "rejects.jsonl").exists()
+
+
+def test_truncated_articles_suggest_splitting_sentences_once(cli, tmp_path):
+    article = " ".join(["Officials said the talks in Vienna would resume next week after a short pause."] * 80)
+    write_jsonl(tmp_path / "articles.jsonl", [{"text": article}] * 3 + [{"text": TEXTS[0]}])
+    process = cli("classify", "articles.jsonl", "-m", "tfidf", "-o", "out.jsonl")
+    assert process.returncode == 0, process.stderr
+    warnings = [line for line in process.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "3 of 4 texts" in warnings[0] and "--split-sentences" in warnings[0]
+    split = cli("classify", "articles.jsonl", "-m", "tfidf", "-o", "out.jsonl", "--split-sentences")
+    assert split.returncode == 0 and "warning" not in split.stderr and "truncated" not in split.stderr
+    write_jsonl(tmp_path / "posts.jsonl", [{"text": article}] + [{"text": TEXTS[0]}] * 19)
+    few = cli("classify", "posts.jsonl", "-m", "tfidf", "-o", "out.jsonl")
+    assert few.returncode == 0 and "1 truncated" in few.stderr and "warning" not in few.stderr
+
+
+def test_table_names_the_source_of_each_row_when_several_are_scored(cli, tmp_path):
+    (tmp_path / "a.txt").write_text(f"{TEXTS[0]}\n{TEXTS[1]}\n", encoding="utf-8")
+    write_jsonl(tmp_path / "b.jsonl", [{"text": f"{TEXTS[0]} {TEXTS[1]}"}, {"text": TEXTS[0]}])
+    def sources(*args: str) -> list[tuple[str, str]]:
+        process = cli("classify", *args, "-m", "tfidf", "--format", "table")
+        assert process.returncode == 0, process.stderr
+        header, *rows = process.stdout.splitlines()
+        assert header.split()[-2:] == ["source", "text"]
+        column = header.index("source")
+        return [(row[column:].split(maxsplit=1)[0], row[column:].split(maxsplit=1)[1]) for row in rows]
+
+    assert sources("a.txt", "b.jsonl") == [("a.txt:1", TEXTS[0]), ("a.txt:2", TEXTS[1]),
+                                          ("b.jsonl:1", f"{TEXTS[0]} {TEXTS[1]}"), ("b.jsonl:2", TEXTS[0])]
+    assert sources("b.jsonl", "--split-sentences") == [("b.jsonl:1", TEXTS[0]), ("b.jsonl:1", TEXTS[1]),
+                                                      ("b.jsonl:2", TEXTS[0])]
+    single = cli("classify", "a.txt", "-m", "tfidf", "--format", "table")
+    assert single.returncode == 0 and "source" not in single.stdout.splitlines()[0]

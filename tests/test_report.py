@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -33,6 +34,31 @@ PROBE = """<script>
 </script>
 </body>"""
 """Appended to a copy of the page: clicks the first sentence and records what the page did."""
+PHONE_WIDTH = 360
+"""The narrowest screen the report is laid out for (CSS pixels)."""
+PHONE = """<!DOCTYPE html>
+<html><body style="margin: 0">
+<iframe id="phone" width="$width" height="1600" style="border: 0" srcdoc="$page"></iframe>
+<script>
+window.addEventListener("load", function () {
+  var page = document.getElementById("phone").contentDocument;
+  var root = page.documentElement;
+  var wide = [];
+  page.querySelectorAll("body *").forEach(function (node) {
+    if (node.getBoundingClientRect().right > root.clientWidth + 0.5) { wide.push(node.tagName + "." + node.className); }
+  });
+  var broken = [];
+  page.querySelectorAll(".tag, .flag, .chip").forEach(function (node) {
+    if (node.getClientRects().length > 1) { broken.push(node.textContent); }
+  });
+  document.body.dataset.viewport = String(root.clientWidth);
+  document.body.dataset.scrollWidth = String(root.scrollWidth);
+  document.body.dataset.wide = wide.slice(0, 5).join(" ");
+  document.body.dataset.broken = broken.slice(0, 5).join("|");
+});
+</script>
+</body></html>"""
+"""A page that shows the report in a phone-wide frame and records what sticks out of it or breaks."""
 
 
 @pytest.fixture(scope="module")
@@ -118,5 +144,31 @@ def test_report_in_headless_chromium(report, tmp_path):
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     shot = subprocess.run([*common, "--window-size=1280,1000", f"--screenshot={screenshot}", probe.as_uri()],
                           capture_output=True, text=True, timeout=120)
+    assert shot.returncode == 0, shot.stderr[-2000:]
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.skipif(_browser() is None, reason="no chromium binary found (make report-check installs Debian's chromium)")
+def test_report_fits_a_phone_screen(report, tmp_path):
+    """At 360 px nothing is wider than the screen (no sideways scrolling, no text cut off at the right) and
+    no tag, flag or chip breaks across lines; the frame is saved as a screenshot. Headless Chromium's
+    window is at least 500 px wide, so the report is shown in a 360 px frame."""
+    from string import Template
+
+    phone = tmp_path / "phone.html"
+    page = html.escape(report.read_text(encoding="utf-8"), quote=True)
+    phone.write_text(Template(PHONE).substitute(width=PHONE_WIDTH, page=page), encoding="utf-8")
+    common = [_browser(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+              f"--user-data-dir={tmp_path / 'profile'}"]
+    dump = subprocess.run([*common, "--dump-dom", phone.as_uri()], capture_output=True, text=True, timeout=120)
+    assert dump.returncode == 0, dump.stderr[-2000:]
+    measured = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', dump.stdout[dump.stdout.index("<body"):]))
+    assert measured["viewport"] == str(PHONE_WIDTH)
+    assert measured["scroll-width"] == str(PHONE_WIDTH)
+    assert measured["wide"] == ""
+    assert measured["broken"] == ""
+    screenshot = tmp_path / "report-phone.png"
+    shot = subprocess.run([*common, f"--window-size={PHONE_WIDTH + 140},1000", f"--screenshot={screenshot}",
+                           phone.as_uri()], capture_output=True, text=True, timeout=120)
     assert shot.returncode == 0, shot.stderr[-2000:]
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

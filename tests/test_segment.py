@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import stancekit.segment
 from stancekit.segment import split_sentences
 
 from conftest import SEEDS_DIR
@@ -100,3 +101,53 @@ def test_very_long_line_is_split_without_losing_text():
 ])
 def test_back_to_back_quotations_are_separate_sentences(text, expected):
     assert [s.text for s in split_sentences(text)] == expected
+
+
+def one_paragraph(*starts: str) -> str:
+    """The lines of seed 003 that begin with ``starts``, joined into one paragraph (quotations included)."""
+    lines = next(p for p in SEEDS if p.name.startswith("003")).read_text(encoding="utf-8").splitlines()
+    return " ".join(line for line in lines if line.startswith(starts))
+
+
+def test_a_long_text_gives_the_sentences_of_its_parts():
+    """A document repeated 200 times on one line splits into the document's sentences, 200 times."""
+    document = one_paragraph("He has also stated", "Further to this", "The mullahs are intent")
+    sentences = [s.text for s in split_sentences(document)]
+    assert len(sentences) > 5
+    long = split_sentences(" ".join([document] * 200))
+    assert [s.text for s in long] == sentences * 200
+
+
+class CountingSegmenter:
+    """pysbd's segmenter, counting the characters it is given."""
+
+    def __init__(self, segmenter) -> None:
+        self.segmenter = segmenter
+        self.characters = 0
+
+    def segment(self, text: str) -> list[str]:
+        self.characters += len(text)
+        return self.segmenter.segment(text)
+
+
+@pytest.mark.parametrize("sentence", ["Officials said the talks in Vienna would resume next week after a short pause.",
+                                      "The strike goes on"])  # the second never ends: cut at spaces
+def test_splitting_work_grows_linearly_with_the_length(monkeypatch, sentence):
+    counter = CountingSegmenter(stancekit.segment._segmenter())
+    monkeypatch.setattr(stancekit.segment, "_segmenter", lambda: counter)
+    work = []
+    for copies in (600, 1200):
+        counter.characters = 0
+        text = " ".join([sentence] * copies)
+        split_sentences(text)
+        work.append(counter.characters / len(text))
+    assert work[1] <= 1.05 * work[0] and work[1] < 1.5  # each character read about once, not more as it grows
+
+
+def test_cli_splits_a_long_text_at_sentence_ends(cli, tmp_path):
+    sentence = "Officials said the talks in Vienna would resume next week after a short pause."
+    (tmp_path / "long.txt").write_text(" ".join([sentence] * 70) + "\n", encoding="utf-8")
+    process = cli("classify", "long.txt", "--split-sentences", "-m", "tfidf", "--format", "table")
+    assert process.returncode == 0, process.stderr
+    rows = process.stdout.splitlines()[1:]
+    assert len(rows) == 70 and all(row.endswith(sentence) for row in rows)

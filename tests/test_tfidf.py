@@ -152,14 +152,19 @@ def test_bad_labels_are_rejected():
 
 
 def test_validation_set_fits_a_temperature_per_task(tmp_path):
+    from stancekit.classifiers.calibration import minimum_split_records
+
     texts = [t for t, _, _ in TRAIN]
     labels = [[s, c] for _, s, c in TRAIN]
-    model = TfidfClassifier(min_df=1).fit(texts, labels, validation=(texts[::-1], labels[::-1]))
+    copies = -(-minimum_split_records() // len(texts))  # a dev set of at least the minimum
+    model = TfidfClassifier(min_df=1).fit(texts, labels, validation=(texts[::-1] * copies, labels[::-1] * copies))
     assert set(model.temperature_) == {"stance", "claim_type"}
     assert all(t > 0 and t != 1.0 for t in model.temperature_.values())
     loaded = TfidfClassifier.load(model.save(tmp_path / "m"))
     assert loaded.temperature_ == pytest.approx(model.temperature_)
-    assert TfidfClassifier(min_df=1).fit(texts, labels).temperature_ == {"stance": 1.0, "claim_type": 1.0}
+    unfitted = {"stance": 1.0, "claim_type": 1.0}
+    assert TfidfClassifier(min_df=1).fit(texts, labels).temperature_ == unfitted
+    assert TfidfClassifier(min_df=1).fit(texts, labels, validation=(texts, labels)).temperature_ == unfitted
 
 
 def test_clone_of_the_shipped_model_is_an_unfitted_copy_that_fits():

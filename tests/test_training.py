@@ -161,3 +161,84 @@ def test_info_on_a_shipped_model(cli):
     assert process.stdout.startswith(f"tfidf {config['version']} (tfidf), label scheme 1.0")
     assert f"training data sha256: {config['training']['data_sha256']}" in process.stdout
     assert "weights.safetensors" in process.stdout
+
+
+def test_overwrite_replaces_the_models_files_and_keeps_the_users(tmp_path):
+    model = fitted_tfidf()
+    folder = model.save(tmp_path / "m", card="# first")
+    (folder / "NOTES.txt").write_text("why this model")
+    (folder / "analysis").mkdir()
+    (folder / "analysis" / "errors.csv").write_text("id,gold\n")
+    model.save(folder, card="# second", overwrite=True)
+    assert (folder / "MODEL_CARD.md").read_text() == "# second"
+    assert (folder / "NOTES.txt").read_text() == "why this model"
+    assert (folder / "analysis" / "errors.csv").read_text() == "id,gold\n"
+    assert "NOTES.txt" not in (folder / "manifest.json").read_text()
+    assert TfidfClassifier.load(folder).predict(["a text"]).shape == (1, 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_overwrite_refuses_a_user_file_with_the_name_of_a_new_model_file(tmp_path):
+    model = fitted_tfidf()
+    folder = model.save(tmp_path / "m")  # no model card
+    (folder / "MODEL_CARD.md").write_text("my own notes")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(ModelError, match="MODEL_CARD.md"):
+        model.save(folder, card="# card", overwrite=True)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_train_overwrite_keeps_a_users_file_in_the_model_folder(tiny_data, cli, tmp_path):
+    _, data, splits = tiny_data
+    command = ["train", "--model", "tfidf", "--data", data, "--splits", splits, "--out", "model", "--quiet",
+               "--param", "min_df=1"]
+    assert cli(*command).returncode == 0
+    (tmp_path / "model" / "NOTES.txt").write_text("keep me")
+    (tmp_path / "model" / "runs").mkdir()
+    (tmp_path / "model" / "runs" / "log.txt").write_text("and me")
+    process = cli(*command, "--overwrite", "--version", "2.0.0")
+    assert process.returncode == 0, process.stderr
+    assert (tmp_path / "model" / "NOTES.txt").read_text() == "keep me"
+    assert (tmp_path / "model" / "runs" / "log.txt").read_text() == "and me"
+    assert json.loads((tmp_path / "model" / "config.json").read_text())["version"] == "2.0.0"
+
+
+def test_training_on_too_few_records_warns_and_leaves_probabilities_uncalibrated(cli, tmp_path):
+    from stancekit.classifiers.calibration import minimum_split_records
+
+    records = [make_record(i, text=t, stance=s, claim_type=c, doc_id=f"doc-{i % 5}")
+               for i, (t, s, c) in enumerate((TINY_TRAIN * 3)[:30])]
+    data = write_jsonl(tmp_path / "small.jsonl", records)
+    splits = tmp_path / "splits.json"
+    splits.write_text(json.dumps({"splits": {"train": ["doc-0", "doc-1", "doc-2"], "dev": ["doc-3"],
+                                             "test": ["doc-4"]}}))
+    process = cli("train", "--model", "tfidf", "--data", data, "--splits", splits, "--out", "small", "--quiet",
+                  "--param", "min_df=1")
+    assert process.returncode == 0, process.stderr
+    minimum = minimum_split_records()
+    warnings = [line for line in process.stderr.splitlines() if line.startswith("stancekit: warning: ")]
+    assert len(warnings) == 2, process.stderr
+    assert "train split has 18 records" in warnings[0] and "dev split has 6 records" in warnings[1]
+    assert all(f"fewer than {minimum}" in line for line in warnings)
+    assert "not calibrated" in warnings[1]
+    card = (tmp_path / "small" / "MODEL_CARD.md").read_text()
+    assert "## Warnings" in card and "dev split has 6 records" in card
+    model = TfidfClassifier.load(tmp_path / "small")
+    assert model.temperature_ == {"stance": 1.0, "claim_type": 1.0}
+
+
+def test_enough_dev_records_are_calibrated_without_a_warning(cli, tmp_path):
+    from stancekit.classifiers.calibration import minimum_split_records
+
+    minimum = minimum_split_records()
+    records = [make_record(i, text=f"{t} ({i})", stance=s, claim_type=c, doc_id=f"doc-{i % 3}")
+               for i, (t, s, c) in enumerate((TINY_TRAIN * 20)[:3 * minimum])]
+    data = write_jsonl(tmp_path / "enough.jsonl", records)
+    splits = tmp_path / "splits.json"
+    splits.write_text(json.dumps({"splits": {"train": ["doc-0"], "dev": ["doc-1"], "test": ["doc-2"]}}))
+    process = cli("train", "--model", "tfidf", "--data", data, "--splits", splits, "--out", "enough", "--quiet")
+    assert process.returncode == 0, process.stderr
+    assert "warning" not in process.stderr
+    assert "## Warnings" not in (tmp_path / "enough" / "MODEL_CARD.md").read_text()
+    assert all(t != 1.0 for t in TfidfClassifier.load(tmp_path / "enough").temperature_.values())

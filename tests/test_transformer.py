@@ -28,6 +28,14 @@ KNOWN = [  # unambiguous sentences the shipped model must get right
 ]
 
 
+def dev_set(texts: list[str], labels: list) -> tuple[list[str], list]:
+    """The texts and labels repeated up to the fewest dev records that calibration uses."""
+    from stancekit.classifiers.calibration import minimum_split_records
+
+    copies = -(-minimum_split_records() // len(texts))
+    return texts * copies, labels * copies
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """A model fine-tuned for two epochs on the made-up sentences, saved and loaded again."""
@@ -35,7 +43,7 @@ def tiny(tmp_path_factory):
     labels = [[s, c] for _, s, c in TRAIN]
     model = TransformerClassifier(epochs=2, batch_size=4, trainable_layers=1, max_length=32,
                                   learning_rate=1e-3, head_learning_rate=1e-2, seed=3)
-    model.fit(texts, labels, validation=(texts[:6], labels[:6]), quiet=True)
+    model.fit(texts, labels, validation=dev_set(texts, labels), quiet=True)
     folder = model.save(tmp_path_factory.mktemp("models") / "tiny", card="# tiny")
     return model, TransformerClassifier.load(folder), folder, texts
 
@@ -189,8 +197,7 @@ def test_validation_set_calibrates_a_temperature_per_task(tiny):
 
     model, loaded, _, texts = tiny
     assert loaded.temperature_ == pytest.approx(model.temperature_)
-    dev_texts = texts[:6]  # the fixture's validation set
-    dev_labels = [[s, c] for _, s, c in TRAIN[:6]]
+    dev_texts, dev_labels = dev_set(texts, [[s, c] for _, s, c in TRAIN])  # the fixture's validation set
     logits, _ = model.logits(dev_texts)
     for column, (task, classes) in enumerate(zip(("stance", "claim_type"), model.classes_)):
         gold = np.array([list(classes).index(row[column]) for row in dev_labels])

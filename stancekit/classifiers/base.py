@@ -27,8 +27,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..artifacts import (CARD_FILE, CONFIG_FILE, is_model_folder, model_digest, read_config, write_json,
-                         write_manifest)
+from ..artifacts import (CARD_FILE, CONFIG_FILE, is_model_folder, model_digest, model_files, read_config,
+                         write_json, write_manifest)
 from ..errors import ModelError
 from ..files import current_umask
 from ..labels import TASKS, get_scheme
@@ -227,9 +227,12 @@ class TextClassifier(ClassifierMixin, BaseEstimator, ABC):
         """Save the fitted model to ``folder``, with a model card and manifest.
 
         ``folder`` must be new or empty, or hold a saved model and ``overwrite`` be true;
-        any other existing folder is refused and left untouched. ``extra`` is stored in
-        the config (e.g. held-out scores). The model is written beside its destination
-        and renamed into place, so a folder is never left half written.
+        any other existing folder is refused and left untouched. Overwriting replaces the
+        files of the saved model (those its manifest lists) and keeps every other file in
+        the folder; a file of that kind with the name of a file of the new model is refused
+        before anything changes. ``extra`` is stored in the config (e.g. held-out scores).
+        The model is written beside its destination and renamed into place, so a folder is
+        never left half written.
         """
         check_is_fitted(self)
         folder = Path(folder)
@@ -270,7 +273,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator, ABC):
 def check_destination(folder: Path, overwrite: bool) -> None:
     """Raise ModelError unless ``save`` may write to ``folder``: new, empty, or a model with ``overwrite``.
 
-    A folder that exists and is not a model folder is always refused, so its files are never deleted.
+    A folder that exists and is not a model folder is always refused, so its files are never deleted;
+    so is a model folder whose manifest cannot be read (its model's files cannot be told from others).
     """
     if not folder.exists():
         return
@@ -280,16 +284,48 @@ def check_destination(folder: Path, overwrite: bool) -> None:
         if not overwrite:
             raise ModelError(f"{folder}: already holds a model; pass overwrite=True "
                              "('stancekit train --overwrite') to replace it")
+        model_files(folder)  # refuses an unreadable manifest now, before any training
     elif any(folder.iterdir()):
         raise ModelError(f"{folder}: exists and is not a stancekit model folder; choose a new or "
                          "empty folder (a folder that is not a model is never replaced)")
 
 
+def other_files(folder: Path) -> list[str]:
+    """The files and folders in a model folder that are not part of its model (notes, analyses, ...),
+    as paths relative to it; a folder that holds none of the model's files is listed whole."""
+    model = model_files(folder)
+    holding = {parent.as_posix() for name in model for parent in Path(name).parents}
+    found: list[str] = []
+
+    def walk(directory: Path) -> None:
+        for path in sorted(directory.iterdir()):
+            relative = path.relative_to(folder).as_posix()
+            if relative in model:
+                continue
+            if relative in holding and path.is_dir() and not path.is_symlink():
+                walk(path)
+            else:
+                found.append(relative)
+
+    walk(folder)
+    return found
+
+
 def _replace(folder: Path, staging: Path) -> None:
-    """Move ``staging`` to ``folder``, replacing what is there only once the new folder is in place."""
+    """Move ``staging`` to ``folder``, replacing what is there only once the new folder is in place.
+
+    The files of the old model are removed; every other file in ``folder`` moves into the new one.
+    One with the name of a file of the new model is refused before anything changes.
+    """
     if not folder.exists():
         staging.rename(folder)
         return
+    kept = other_files(folder) if is_model_folder(folder) else []  # else empty (check_destination)
+    clashes = [name for name in kept if (staging / name).exists()
+               or any((staging / parent).is_file() for parent in Path(name).parents)]
+    if clashes:
+        raise ModelError(f"{folder}: {', '.join(clashes)} is not part of the saved model but has the name of a "
+                         "file of the new one; move it away, then save again (nothing was changed)")
     retired = staging.with_name(staging.name + ".old")
     folder.rename(retired)
     try:
@@ -297,4 +333,7 @@ def _replace(folder: Path, staging: Path) -> None:
     except BaseException:
         retired.rename(folder)
         raise
+    for name in kept:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (retired / name).rename(folder / name)
     shutil.rmtree(retired)
