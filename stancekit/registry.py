@@ -39,6 +39,9 @@ MODEL_KINDS: dict[str, ModelKind] = {
                        "word and character n-gram TF-IDF with logistic regression (fast)", True),
     "accurate": ModelKind("stancekit.classifiers.accurate:AccurateClassifier",
                           "all-mpnet-base-v2 fine-tuned through LoRA adapters (hours on 2 CPU cores; use a GPU)"),
+    "distilled": ModelKind("stancekit.classifiers.distilled:DistilledClassifier",
+                           "a MiniLM student trained on an accurate teacher's probabilities, served through "
+                           "ONNX Runtime (fast, no torch at scoring time)"),
     "ensemble": ModelKind("stancekit.classifiers.ensemble:EnsembleClassifier",
                           "trains the ensemble members and combines their probabilities"),
 }

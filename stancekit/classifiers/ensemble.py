@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from sklearn.base import clone
-from sklearn.utils.validation import check_is_fitted
 
 from ..artifacts import model_digest
 from ..errors import ModelError
@@ -64,6 +62,8 @@ class EnsembleClassifier(TextClassifier):
              quiet: bool, checkpoint: Path | None = None) -> "EnsembleClassifier":
         """Fit a clone of every member (each checkpointing in ``checkpoint/NAME``), then choose
         weights and temperatures (needs ``validation``)."""
+        from sklearn.base import clone
+
         if validation is None:
             raise ValueError("an ensemble needs a validation set to choose its weights")
         self.members_ = {name: clone(member).fit(texts, targets, validation=validation, quiet=quiet,
@@ -76,7 +76,7 @@ class EnsembleClassifier(TextClassifier):
         if self.members is None:
             raise ValueError("combine() needs fitted members: pass members={name: model}")
         for member in self.members.values():
-            check_is_fitted(member)
+            member._check_fitted()
         texts = check_texts(X_dev)
         targets = target_probabilities(Y_dev, len(texts))
         self._forget_folder()

@@ -376,9 +376,7 @@ class TransformerClassifier(TextClassifier):
         """The heads' raw scores for ``texts`` (length-sorted batches, restored to input
         order), and which texts were truncated."""
         import torch
-        from sklearn.utils.validation import check_is_fitted
-
-        check_is_fitted(self, "encoder_")
+        self._check_fitted("encoder_")
         if getattr(self, "_inference_encoder", None) is None or self._inference_device != self.device:
             self._prepare_inference()
         limit_threads()
