@@ -119,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--members", nargs="+", metavar="MODEL",
                        help="with --model ensemble: combine these trained models (names or folders) on "
                        "the dev split instead of training new members; the ensemble refers to them")
+    train.add_argument("--transfer", metavar="FOLDER",
+                       help="distil: learn a teacher's probabilities on the transfer texts in FOLDER "
+                       "(transfer.jsonl, teacher_labels.jsonl, teacher.json; annotations/transfer ships one), "
+                       "mixed with the gold labels of train-split texts")
+    train.add_argument("--gold-weight", type=float, default=0.5, metavar="W",
+                       help="with --transfer: the weight of the gold label in a train text's target (default 0.5)")
     train.add_argument("--resume", action="store_true",
                        help="continue a training into --out that was interrupted, from its last finished "
                        "epoch (the same command otherwise); the result equals an uninterrupted run")
@@ -353,7 +359,7 @@ def run_train(args) -> int:
             raise InputError(f"--device {args.device}: a {args.kind} model trains on the CPU only")
     result = train(args.kind, data=args.data, splits=args.splits, out=args.out, seed=args.seed,
                    params=params, quiet=args.quiet, overwrite=args.overwrite, members=args.members,
-                   resume=args.resume)
+                   resume=args.resume, transfer=args.transfer, gold_weight=args.gold_weight)
     sizes = ", ".join(f"{split} {n}" for split, n in result.split_sizes.items())
     print(f"trained {args.kind} in {result.seconds:.0f} s on {sizes} records; saved to {result.folder}")
     for scores in result.scores.values():

@@ -18,7 +18,7 @@ from .classifiers.base import check_destination
 from .classifiers.calibration import RECORDS_PER_LABEL, minimum_split_records
 from .classifiers.encoders import available_cores
 from .data import SPLITS, load_records, read_split_assignment, split_records
-from .errors import ModelError, StancekitWarning
+from .errors import InputError, ModelError, StancekitWarning
 from .evaluate import EvaluationResult, evaluate_model
 from .io import check_distinct_paths
 from .labels import TASKS, get_scheme
@@ -65,7 +65,7 @@ def checkpoint_folder(out: Path) -> Path:
 def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Path | None = None,
           out: str | Path | None = None, seed: int = 13, params: dict | None = None,
           quiet: bool = False, overwrite: bool = False, members: Sequence[str] | None = None,
-          resume: bool = False) -> TrainingResult:
+          resume: bool = False, transfer: str | Path | None = None, gold_weight: float = 0.5) -> TrainingResult:
     """Fit a ``kind`` model on the train split, select on dev, score dev and test, and save it.
 
     ``data`` defaults to the shipped corpus and ``splits`` to its shipped split file;
@@ -82,6 +82,10 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
     after each epoch; it is removed once the model is saved. A run that was killed is
     continued with ``resume`` (the same arguments otherwise); without ``resume`` a
     leftover checkpoint is an error, so a run never silently continues another.
+
+    With ``transfer`` (a transfer folder, see ``stancekit.distillation``) the model is
+    distilled: it learns a teacher's probabilities on the transfer texts, mixed with the gold
+    labels (``gold_weight``) where a text is a train-split record; dev and test stay gold.
     """
     checkpoint = None
     if out is not None:
@@ -107,7 +111,9 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
         model = _combined_ensemble(kind, members, validation, seed, params)
     else:
         model = make_model(kind, seed=seed, **(params or {}))
-        model.fit(*texts_and_labels(grouped["train"]), validation=validation, quiet=quiet, checkpoint=checkpoint)
+        texts, targets = (_distillation_targets(transfer, grouped, gold_weight) if transfer
+                          else texts_and_labels(grouped["train"]))
+        model.fit(texts, targets, validation=validation, quiet=quiet, checkpoint=checkpoint)
     seconds = time.perf_counter() - started
     scores = {split: evaluate_model(model, grouped[split], data=f"{split} split")
               for split in ("dev", "test") if grouped[split]}
@@ -115,15 +121,38 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
     folder = None
     if out is not None:
         data_names = [str(p) for p in data] if data else ["shipped corpus (annotations/corpus)"]
-        card = model_card(model, scores, sizes, data_names, seconds, small)
+        distilled = _distillation_note(transfer, gold_weight) if transfer else None
+        card = model_card(model, scores, sizes, data_names, seconds, small, distilled)
         extra = {"held_out": {split: {task: {"macro_f1": m.macro_f1, "accuracy": m.accuracy}
                                       for task, m in result.tasks.items()}
                               for split, result in scores.items()},
                  "training": {"data": data_names, "data_sha256": data_sha256(records), "split_sizes": sizes,
-                              "seed": seed, "seconds": round(seconds, 1)}}
+                              "seed": seed, "seconds": round(seconds, 1),
+                              **({"distillation": distilled} if transfer else {})}}
         folder = model.save(out, card=card, extra=extra, overwrite=overwrite)
         shutil.rmtree(checkpoint, ignore_errors=True)
     return TrainingResult(model, folder, scores, sizes, seconds, small)
+
+
+def _distillation_targets(transfer: str | Path, grouped: dict[str, list[dict]], gold_weight: float):
+    """The student's texts and targets; InputError if a transfer text is a dev or test text."""
+    from .distillation import load_transfer, student_targets
+
+    transfer_set = load_transfer(transfer)
+    held_out = {r["text"] for split in ("dev", "test") for r in grouped[split]}
+    leaked = next((text for text in transfer_set.texts if text in held_out), None)
+    if leaked is not None:
+        raise InputError(f"the transfer set holds a dev or test text ({leaked[:60]!r}); a student must never "
+                         "learn the teacher's answers on held-out texts", path=str(transfer))
+    return student_targets(transfer_set, grouped["train"], gold_weight)
+
+
+def _distillation_note(transfer: str | Path, gold_weight: float) -> dict:
+    from .distillation import load_transfer
+
+    transfer_set = load_transfer(transfer)
+    return {"teacher": transfer_set.teacher.get("teacher"), "transfer_texts": len(transfer_set.texts),
+            "transfer_kinds": transfer_set.kinds, "gold_weight": gold_weight}
 
 
 def small_split_warnings(sizes: dict[str, int]) -> list[str]:
@@ -151,7 +180,8 @@ def _combined_ensemble(kind: str, members: Sequence[str], validation, seed: int,
 
 
 def model_card(model, scores: dict[str, EvaluationResult], sizes: dict[str, int],
-               data: list[str], seconds: float, small_splits: Sequence[str] = ()) -> str:
+               data: list[str], seconds: float, small_splits: Sequence[str] = (),
+               distillation: dict | None = None) -> str:
     """The Markdown model card written beside a trained model (with a Warnings section when there are any)."""
     scheme = get_scheme()
     lines = [f"# Model card: {model.name} {model.version} ({model.kind})", "",
@@ -167,6 +197,7 @@ def model_card(model, scores: dict[str, EvaluationResult], sizes: dict[str, int]
              f"- data: {', '.join(data)}",
              "- split sizes (records): " + ", ".join(f"{s} {n}" for s, n in sizes.items()),
              "- selection: hyper-parameters and early stopping on the dev split only",
+             *([_distillation_line(distillation)] if distillation else []),
              f"- training time: {seconds:.0f} s on {platform.machine()} with "
              f"{available_cores()} CPU cores", ""]
     if small_splits:
@@ -187,3 +218,12 @@ def model_card(model, scores: dict[str, EvaluationResult], sizes: dict[str, int]
               "arbitrary labels.",
               "- The test split is small, so per-class scores of rare labels are noisy.", ""]
     return "\n".join(lines)
+
+
+def _distillation_line(distillation: dict) -> str:
+    teacher = distillation["teacher"] or {}
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(distillation["transfer_kinds"].items()))
+    return (f"- distilled from {teacher.get('name')} {teacher.get('version')} (manifest SHA-256 "
+            f"{str(teacher.get('manifest_sha256'))[:12]}…): the teacher's calibrated probabilities on "
+            f"{distillation['transfer_texts']} transfer texts ({kinds}), mixed with the gold labels "
+            f"(weight {distillation['gold_weight']}) on train-split texts")

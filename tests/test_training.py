@@ -242,3 +242,63 @@ def test_enough_dev_records_are_calibrated_without_a_warning(cli, tmp_path):
     assert "warning" not in process.stderr
     assert "## Warnings" not in (tmp_path / "enough" / "MODEL_CARD.md").read_text()
     assert all(t != 1.0 for t in TfidfClassifier.load(tmp_path / "enough").temperature_.values())
+
+
+def _transfer_folder(folder, rows, probabilities):
+    """A transfer folder: texts, a teacher's probabilities for each (stance, claim type), the teacher's identity."""
+    from stancekit.labels import get_scheme
+
+    scheme = get_scheme()
+    folder.mkdir()
+    write_jsonl(folder / "transfer.jsonl", rows)
+    write_jsonl(folder / "teacher_labels.jsonl",
+                [{"id": row["id"], "stance": p[0], "claim_type": p[1]} for row, p in zip(rows, probabilities)])
+    (folder / "teacher.json").write_text(json.dumps({
+        "teacher": {"name": "teacher", "version": "9.9.9", "manifest_sha256": "ab" * 32},
+        "labels": {"stance": list(scheme.stances), "claim_type": list(scheme.claim_types)}}))
+    return folder
+
+
+def test_distillation_learns_the_teachers_probabilities_mixed_with_gold_labels(tiny_data, tmp_path):
+    from stancekit.distillation import load_transfer, student_targets
+    from stancekit.labels import get_scheme
+
+    records, data, splits = tiny_data
+    scheme = get_scheme()
+    train_records = [r for r in records if r["doc_id"] in ("doc-0", "doc-1")]
+    unlabeled = ["Security forces opened fire on the crowd in Zahedan", "The IRGC unveiled a new missile",
+                 "Teachers plan a sit-in on Thursday", "The talks resume in Vienna next week"]
+    rows = ([{"id": r["id"], "text": r["text"], "kind": "train"} for r in train_records]
+            + [{"id": f"w-{i}", "text": text, "kind": "written"} for i, text in enumerate(unlabeled)])
+    uniform = [[1 / 3] * 3, [0.1] * 10]
+    folder = _transfer_folder(tmp_path / "transfer", rows, [uniform] * len(rows))
+    transfer = load_transfer(folder)
+    texts, targets = student_targets(transfer, train_records, gold_weight=0.5)
+    assert texts == [row["text"] for row in rows] and transfer.kinds == {"train": len(train_records), "written": 4}
+    first = train_records[0]
+    stance_column = list(scheme.stances).index(first["stance"])
+    assert targets[0][0, stance_column] == pytest.approx(0.5 + 0.5 / 3)  # half gold, half teacher
+    np_rows = targets[1][len(train_records):]
+    assert (np_rows == 0.1).all()  # unlabeled texts keep the teacher's probabilities
+
+    result = train("tfidf", data=[data], splits=splits, out=tmp_path / "student", params={"min_df": 1},
+                   transfer=folder, quiet=True)
+    card = (result.folder / "MODEL_CARD.md").read_text()
+    assert "distilled from teacher 9.9.9" in card
+    assert f"{len(rows)} transfer texts ({len(train_records)} train, 4 written)" in card
+    config = json.loads((result.folder / "config.json").read_text())
+    assert config["training"]["distillation"]["gold_weight"] == 0.5
+
+
+def test_a_transfer_set_holding_a_held_out_text_is_refused(tiny_data, tmp_path):
+    from stancekit.errors import InputError
+
+    records, data, splits = tiny_data
+    test_text = next(r["text"] for r in records if r["doc_id"] == "doc-3")
+    folder = _transfer_folder(tmp_path / "transfer", [{"id": "x", "text": test_text, "kind": "written"}],
+                              [[[1 / 3] * 3, [0.1] * 10]])
+    with pytest.raises(InputError, match="holds a dev or test text"):
+        train("tfidf", data=[data], splits=splits, params={"min_df": 1}, transfer=folder, quiet=True)
+    (folder / "teacher_labels.jsonl").write_text("")
+    with pytest.raises(InputError, match="transfer.jsonl:1: id: no teacher probabilities"):
+        train("tfidf", data=[data], splits=splits, params={"min_df": 1}, transfer=folder, quiet=True)
