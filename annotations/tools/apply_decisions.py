@@ -22,6 +22,12 @@ from stancekit.labels import TASKS
 ANNOTATIONS = Path(__file__).resolve().parents[1]
 
 
+def _log_name(path: Path) -> str:
+    """How a record's notes name the log a change came from: its path under annotations/."""
+    resolved = path.resolve()
+    return resolved.relative_to(ANNOTATIONS).as_posix() if ANNOTATIONS in resolved.parents else path.name
+
+
 def decisions(paths: list[str]) -> dict[str, tuple[dict, str]]:
     """Record id → (the change to make, the name of the log it came from); later logs win."""
     changes: dict[str, tuple[dict, str]] = {}
@@ -35,7 +41,7 @@ def decisions(paths: list[str]) -> dict[str, tuple[dict, str]]:
                 change.update({key: line["final"][key] for key in (*TASKS, "secondary_claim_types")
                                if key in line["final"]})
             if change:
-                changes[line["id"]] = (change, Path(path).name)
+                changes[line["id"]] = (change, _log_name(Path(path)))
     return changes
 
 
@@ -64,7 +70,7 @@ def main() -> None:
             if "secondary_claim_types" in record:
                 record["secondary_claim_types"] = [t for t in record["secondary_claim_types"]
                                                    if t not in (record["claim_type"], "none")]
-            note = f"v2 {log}: {'; '.join(differences)}"
+            note = f"{log}: {'; '.join(differences)}"
             record["notes"] = f"{record['notes']} | {note}" if record.get("notes") else note
             applied += 1
             touched = True
