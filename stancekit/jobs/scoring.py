@@ -1,28 +1,30 @@
-"""The one batch-scoring path: records in, labeled records out.
+"""The one scoring path: texts, documents, records and frames in, predictions out.
 
-``ScoringPipeline`` turns input records into output records: it splits documents into
-sentences when asked, scores texts in batches and adds the prediction and provenance
-fields. ``run_job`` drives it from input files to an output file or stream, with
-resume, rejects and a summary; the CLI, ``classify_document`` and distributed backends
-all call this module rather than scoring on their own.
+Everything that labels text goes through here: ``prediction_fields`` scores a batch of
+texts with a loaded model and gives the fields a prediction adds; ``score_texts`` and
+``document_prediction`` wrap them as ``Prediction`` objects (the Python API, the HTML
+report); ``score_frame`` adds them as columns to a pandas frame (the API's
+``classify_frame``, each partition of the Dask engine); ``ScoringPipeline`` labels input
+records batch by batch, splitting documents into sentences when asked and adding
+provenance fields, and counts what it saw (both engines' jobs).
 """
 
 from __future__ import annotations
 
-import itertools
-import os
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
-from .errors import InputError
-from .io import (STDIN, BadRecord, BlankLine, InputRecord, ReadItem, ResumableOutput, WRITERS,
-                 check_distinct_paths, flatten_for_csv, input_columns, input_format, output_format,
-                 read_inputs)
-from .language import detect_scope
-from .prediction import Prediction
-from .segment import split_sentences
+from ..classifiers.base import check_texts
+from ..data.language import detect_scope
+from ..data.segment import split_sentences
+from ..errors import InputError
+from ..io.readers import BadRecord, BlankLine, InputRecord, ReadItem
+from ..io.writers import flatten_for_csv
+from ..labels import TASKS
+from ..prediction import DocumentPrediction, Prediction
+
+if TYPE_CHECKING:
+    import pandas
 
 PREDICTION_TYPES: dict[str, type] = {
     "stance": str, "stance_confidence": float, "stance_scores": dict, "claim_type": str, "claim_confidence": float,
@@ -30,13 +32,12 @@ PREDICTION_TYPES: dict[str, type] = {
 """The fields a prediction adds to a record, in output order, and the type of each value (scores: label → float)."""
 PREDICTION_FIELDS = tuple(PREDICTION_TYPES)
 EVIDENCE_FIELD = "evidence"
-"""With explanations: the evidence for the predicted labels (``explain.explain_texts``), after the prediction fields."""
+"""With explanations: the evidence for the predicted labels (``TextClassifier.explain``), after the prediction fields."""
 PROVENANCE_FIELDS = ("input_file", "input_line")
 """Where an output record came from: the input file (``<stdin>`` for ``-``) and its line."""
 SENTENCE_FIELDS = ("document", "sentence", "start", "end")
 """With sentence splitting: the input record's index in the job, the sentence's index in it, and its offsets."""
 DEFAULT_BATCH_SIZE = 256
-_CHECKPOINT_SECONDS = 1.0
 
 
 def prediction_names(explain: bool = False) -> tuple[str, ...]:
@@ -60,59 +61,116 @@ def prediction_fields(model, texts: list[str], explain: bool = False) -> list[di
     (stance, stance_conf, stance_scores), (claim, claim_conf, claim_scores) = per_task
     name, version = model.name, model.version
     scopes = [detect_scope(text) for text in texts]
-    fields = [{"stance": stance[i], "stance_confidence": stance_conf[i], "stance_scores": stance_scores[i],
-               "claim_type": claim[i], "claim_confidence": claim_conf[i], "claim_scores": claim_scores[i],
-               "model": name, "model_version": version, "truncated": truncated,
-               "language": scopes[i].language, "in_scope": scopes[i].in_scope}
-              for i, truncated in enumerate(scores.truncated.tolist())]
+    predicted = [{"stance": stance[i], "stance_confidence": stance_conf[i], "stance_scores": stance_scores[i],
+                  "claim_type": claim[i], "claim_confidence": claim_conf[i], "claim_scores": claim_scores[i],
+                  "model": name, "model_version": version, "truncated": truncated,
+                  "language": scopes[i].language, "in_scope": scopes[i].in_scope}
+                 for i, truncated in enumerate(scores.truncated.tolist())]
     if explain:
-        from .explain import explain_texts
-
-        for record, evidence in zip(fields, explain_texts(model, texts, fields)):
+        for record, evidence in zip(predicted, model.explain(texts, predicted)):
             record[EVIDENCE_FIELD] = evidence
-    return fields
+    return predicted
 
 
-def prediction_sample(model, prefix: str = "", explain: bool = False) -> dict:
-    """One prediction flattened into columns (CSV, data frames, Parquet), each value of its column's type:
-    labels and evidence "", confidences and scores 0.0, flags False."""
-    scores = {f"{task}_scores": {str(label): 0.0 for label in classes}
-              for task, classes in zip(("stance", "claim"), model.classes_)}
+def prediction_sample(classes: Sequence[Sequence[str]], prefix: str = "", explain: bool = False) -> dict:
+    """One prediction of a model with these label sets (``model.classes_``) flattened into columns
+    (CSV, data frames, Parquet), each value of its column's type: labels and evidence "", confidences
+    and scores 0.0, flags False."""
+    scores = {f"{task}_scores": {str(label): 0.0 for label in labels}
+              for task, labels in zip(("stance", "claim"), classes)}
     sample = {name: scores[name] if name in scores else PREDICTION_TYPES.get(name, str)()
               for name in prediction_names(explain)}
     return {prefix + name: value for name, value in flatten_for_csv(sample).items()}
 
 
-def prediction_columns(model, prefix: str = "", explain: bool = False) -> list[str]:
+def prediction_columns(classes: Sequence[Sequence[str]], prefix: str = "", explain: bool = False) -> list[str]:
     """The names of the prediction fields flattened into columns (CSV, data frames), scores per label."""
-    return list(prediction_sample(model, prefix, explain))
+    return list(prediction_sample(classes, prefix, explain))
+
+
+def output_columns(columns: Iterable[str], classes: Sequence[Sequence[str]], *, prefix: str = "",
+                   explain: bool = False, split_sentences: bool = False) -> list[str]:
+    """The flattened columns of output records built from inputs with these columns: the input
+    columns, the prediction columns, then the provenance (and sentence) columns."""
+    added = PROVENANCE_FIELDS + (SENTENCE_FIELDS if split_sentences else ())
+    return list(dict.fromkeys([*columns, *prediction_columns(classes, prefix, explain),
+                               *(prefix + name for name in added)]))
 
 
 def score_texts(model, texts: list[str], spans: Sequence[tuple[int, int]] | None = None,
                 explain: bool = False) -> list[Prediction]:
     """Score ``texts`` with a loaded model as Prediction objects (with offsets when ``spans`` is given)."""
     spans = spans or [(None, None)] * len(texts)
-    return [Prediction(text=text, start=start, end=end, **fields)
-            for text, (start, end), fields in zip(texts, spans, prediction_fields(model, texts, explain))]
+    return [Prediction(text=text, start=start, end=end, **predicted)
+            for text, (start, end), predicted in zip(texts, spans, prediction_fields(model, texts, explain))]
 
 
-def score_document(model, text: str, explain: bool = False) -> list[Prediction]:
-    """Split a document into sentences and score each, with its offsets in ``text``."""
+def document_prediction(model, text: str, explain: bool = False) -> DocumentPrediction:
+    """Split a document into sentences, score each with its offsets in ``text``, and summarise the
+    share of every label."""
     sentences = split_sentences(text)
-    return score_texts(model, [s.text for s in sentences], [(s.start, s.end) for s in sentences], explain)
+    scored = score_texts(model, [s.text for s in sentences], [(s.start, s.end) for s in sentences], explain)
+    labels = {task: tuple(str(c) for c in classes) for task, classes in zip(TASKS, model.classes_)}
+    return DocumentPrediction.from_sentences(text, scored, labels)
+
+
+def check_frame(columns: Iterable, text_column: str, added: Iterable[str]) -> None:
+    """Refuse a frame without ``text_column``, or one that already has a column about to be added (ValueError)."""
+    columns = list(columns)
+    if text_column not in columns:
+        raise ValueError(f"no column {text_column!r} in the frame (columns: {', '.join(map(str, columns))})")
+    taken = [name for name in added if name in columns]
+    if taken:
+        raise ValueError(f"the frame already has column(s) {', '.join(taken)}; "
+                         "choose a prefix for the prediction columns (prefix=...)")
+
+
+def score_frame(model, frame: "pandas.DataFrame", text_column: str = "text", *, prefix: str = "",
+                batch_size: int = DEFAULT_BATCH_SIZE, explain: bool = False) -> "pandas.DataFrame":
+    """A copy of ``frame`` with the prediction columns of a loaded model added (names starting with
+    ``prefix``), rows and index unchanged; texts are scored ``batch_size`` at a time. ValueError for
+    a missing text column or a column name already taken, TypeError for a value that is not a str."""
+    import pandas
+
+    check_frame(frame.columns, text_column, prediction_columns(model.classes_, prefix, explain))
+    texts = check_texts(frame[text_column].tolist())
+    rows = [flatten_for_csv(predicted) for start in range(0, len(texts), batch_size)
+            for predicted in prediction_fields(model, texts[start:start + batch_size], explain)]
+    added = pandas.DataFrame.from_records(rows, columns=prediction_columns(model.classes_, explain=explain),
+                                          index=frame.index).add_prefix(prefix)
+    return pandas.concat([frame, added], axis=1)
+
+
+@dataclass
+class JobCounts:
+    """What scoring input items gave, by kind: the one set of counts both job engines report."""
+
+    consumed: int = 0
+    """Input items taken: records, blank lines and records that could not be read."""
+    read: int = 0
+    """Input records read (blank lines and unreadable records not counted)."""
+    written: int = 0
+    blank: int = 0
+    skipped: int = 0
+    """Records that could not be read, skipped (only when a job skips errors)."""
+    truncated: int = 0
+    out_of_scope: int = 0
+    empty_documents: int = 0
+    """With sentence splitting: records whose text holds no sentence."""
+
+    def add(self, other: "JobCounts") -> None:
+        """Add ``other``'s counts to these."""
+        for name in (f.name for f in fields(JobCounts)):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 @dataclass
 class ScoredBatch:
-    """What one batch of input items gave: output records, bad records, and counts."""
+    """What one batch of input items gave: output records, unreadable records, and the counts."""
 
-    consumed: int
-    records: list[dict]
+    records: list[dict] = field(default_factory=list)
     bad: list[BadRecord] = field(default_factory=list)
-    blank: int = 0
-    empty_documents: int = 0
-    truncated: int = 0
-    out_of_scope: int = 0
+    counts: JobCounts = field(default_factory=JobCounts)
 
 
 class ScoringPipeline:
@@ -140,31 +198,33 @@ class ScoringPipeline:
 
     def output_columns(self, columns: Iterable[str]) -> list[str]:
         """The CSV columns of output records built from inputs with these columns."""
-        provenance = self.added_fields[len(prediction_names(self.explain)):]
-        return list(dict.fromkeys([*columns, *prediction_columns(self.model, self.prefix, self.explain),
-                                   *provenance]))
+        return output_columns(columns, self.model.classes_, prefix=self.prefix, explain=self.explain,
+                              split_sentences=self.split_sentences)
 
     def run(self, items: Iterable[ReadItem], first_document: int = 0) -> Iterator[ScoredBatch]:
         """Score input items batch by batch; a document's sentences always share one batch.
 
         ``first_document`` is the job-wide index of the first input item (after a resume).
         """
-        batch = ScoredBatch(0, [])
+        batch = ScoredBatch()
         units: list[tuple[dict, str, dict]] = []
         for index, item in enumerate(items, start=first_document):
-            batch.consumed += 1
+            counts = batch.counts
+            counts.consumed += 1
             if isinstance(item, BadRecord):
                 batch.bad.append(item)
+                counts.skipped += 1
             elif isinstance(item, BlankLine):
-                batch.blank += 1
+                counts.blank += 1
             else:
                 before = len(units)
                 units.extend(self._units(item, index))
-                batch.empty_documents += len(units) == before
+                counts.read += 1
+                counts.empty_documents += len(units) == before
             if len(units) >= self.batch_size:
                 yield self._scored(batch, units)
-                batch, units = ScoredBatch(0, []), []
-        if batch.consumed:
+                batch, units = ScoredBatch(), []
+        if batch.counts.consumed:
             yield self._scored(batch, units)
 
     def _units(self, record: InputRecord, index: int) -> Iterator[tuple[dict, str, dict]]:
@@ -172,7 +232,7 @@ class ScoringPipeline:
         clash = next((name for name in self.added_fields if name in record.fields), None)
         if clash is not None:
             raise InputError("input field has the name of an output field; rename it, or give the "
-                             "output fields a prefix (--prefix)", path=record.path, line=record.line, field=clash)
+                             "output fields a prefix (`prefix`)", path=record.path, line=record.line, field=clash)
         p = self.prefix
         provenance = {p + "input_file": record.path, p + "input_line": record.line}
         if not self.split_sentences:
@@ -184,165 +244,12 @@ class ScoringPipeline:
                     p + "start": sentence.start, p + "end": sentence.end})
 
     def _scored(self, batch: ScoredBatch, units: list[tuple[dict, str, dict]]) -> ScoredBatch:
-        fields = prediction_fields(self.model, [text for _, text, _ in units], self.explain)
+        predicted = prediction_fields(self.model, [text for _, text, _ in units], self.explain)
         p = self.prefix
-        for (record, _, provenance), predicted in zip(units, fields):
-            batch.truncated += predicted["truncated"]
-            batch.out_of_scope += not predicted["in_scope"]
-            prefixed = {p + name: value for name, value in predicted.items()} if p else predicted
+        for (record, _, provenance), prediction in zip(units, predicted):
+            batch.counts.truncated += prediction["truncated"]
+            batch.counts.out_of_scope += not prediction["in_scope"]
+            prefixed = {p + name: value for name, value in prediction.items()} if p else prediction
             batch.records.append({**record, **prefixed, **provenance})
+        batch.counts.written += len(batch.records)
         return batch
-
-
-# jobs: files in, a file or stream out ------------------------------------------------------------
-
-@dataclass
-class JobSummary:
-    """The counts of a finished job, for its closing line."""
-
-    output: str
-    read: int = 0
-    written: int = 0
-    blank: int = 0
-    skipped: list[BadRecord] = field(default_factory=list)
-    truncated: int = 0
-    out_of_scope: int = 0
-    empty_documents: int = 0
-    resumed_after: int = 0
-
-    def line(self) -> str:
-        """One line: records written and where, and every count that is not zero."""
-        counts = ((self.read, "input record{s}"), (self.blank, "blank line{s}"),
-                  (len(self.skipped), "skipped"), (self.truncated, "truncated"),
-                  (self.out_of_scope, "out of scope (not English)"),
-                  (self.empty_documents, "document{s} without sentences"))
-        parts = [f"{n} {what.format(s='' if n == 1 else 's')}" for n, what in counts if n or "input" in what]
-        return f"wrote {self.written} record{'' if self.written == 1 else 's'} to {self.output} ({', '.join(parts)})"
-
-
-@dataclass
-class ClassifyJob:
-    """Everything a batch classification job needs: inputs, output, model and options."""
-
-    inputs: list[str]
-    model: str
-    output: str | None = None
-    output_format: str | None = None
-    input_format: str | None = None
-    text_field: str = "text"
-    split_sentences: bool = False
-    batch_size: int = DEFAULT_BATCH_SIZE
-    prefix: str = ""
-    explain: bool = False
-    resume: bool = False
-    skip_errors: bool = False
-    rejects: str | None = None
-    quiet: bool = False
-    device: str = "cpu"
-
-
-def run_job(job: ClassifyJob, stdout: IO[str]) -> JobSummary:
-    """Classify every record of ``job.inputs`` into ``job.output`` (or ``stdout``); return the counts.
-
-    File output is written through ``OUT.partial`` and renamed into place at the end; an
-    error removes it, an interrupt keeps what ``--resume`` needs.
-    """
-    from .progress import progress_bar
-    from .registry import load_model, resolve
-
-    formats = _check_job(job)
-    fmt = output_format(job.output, job.output_format)
-    model = load_model(job.model, job.device)
-    pipeline = ScoringPipeline(model, text_field=job.text_field, split_sentences=job.split_sentences,
-                               batch_size=job.batch_size, prefix=job.prefix, explain=job.explain)
-    writer_options = {"text_field": job.text_field, "prefix": job.prefix,
-                      "columns": _csv_columns(job, formats, pipeline) if fmt == "csv" else None,
-                      "show_source": len(job.inputs) > 1 or job.split_sentences}
-    summary = JobSummary(job.output or "stdout")
-    sink = None
-    if job.output:
-        sink = ResumableOutput(job.output, fmt, job.resume, job.rejects,
-                               job=job_fingerprint(job, formats, resolve(job.model), model), **writer_options)
-    write = sink.writer.write if sink else WRITERS[fmt](stdout, **writer_options).write
-    items: Iterator[ReadItem] = itertools.chain.from_iterable(
-        read_inputs(path, f, job.text_field, job.skip_errors) for path, f in zip(job.inputs, formats))
-    done = summary.resumed_after = sink.progress.records_done if sink else 0
-    items = itertools.islice(items, done, None)
-    last_checkpoint = time.monotonic()
-    try:
-        with progress_bar(None, "classifying", job.quiet, unit="rec") as bar:
-            for batch in pipeline.run(items, first_document=done):
-                write(batch.records)
-                done += batch.consumed
-                _count(summary, batch, sink)
-                bar.update(batch.consumed)
-                if sink and time.monotonic() - last_checkpoint >= _CHECKPOINT_SECONDS:
-                    sink.checkpoint(done)
-                    last_checkpoint = time.monotonic()
-                elif not sink:
-                    stdout.flush()
-    except KeyboardInterrupt:
-        if sink:
-            sink.checkpoint(done)
-            sink.close()
-        raise
-    except BaseException:
-        if sink:
-            sink.discard()
-        raise
-    if sink:
-        sink.commit()
-    return summary
-
-
-def _check_job(job: ClassifyJob) -> list[str]:
-    """Check the job's options and paths; return the format of each input."""
-    if job.resume and not job.output:
-        raise InputError("--resume needs --output: a job writing to stdout cannot be resumed")
-    if job.rejects and not job.skip_errors:
-        raise InputError("--rejects needs --skip-errors")
-    if job.rejects and not job.output:
-        raise InputError("--rejects needs --output: the rejects file is written and committed with the output file")
-    if job.resume and STDIN in job.inputs:
-        raise InputError("--resume cannot re-read stdin; give the input as a file")
-    if output_format(job.output, job.output_format) == "table" and job.output:
-        raise InputError("--format table writes to stdout only; drop --output or choose jsonl/csv")
-    check_distinct_paths(job.inputs, [job.output, job.rejects])
-    return [input_format(path, job.input_format) for path in job.inputs]
-
-
-def _csv_columns(job: ClassifyJob, formats: list[str], pipeline: ScoringPipeline) -> list[str] | None:
-    """Every CSV column of the job's output, from a first pass over the inputs (None for stdin)."""
-    if STDIN in job.inputs:
-        return None
-    columns: dict[str, None] = {}
-    for path, fmt in zip(job.inputs, formats):
-        columns.update(dict.fromkeys(input_columns(path, fmt, job.text_field)))
-    return pipeline.output_columns(columns)
-
-
-def _count(summary: JobSummary, batch: ScoredBatch, sink: ResumableOutput | None) -> None:
-    summary.read += batch.consumed - batch.blank - len(batch.bad)
-    summary.written += len(batch.records)
-    summary.blank += batch.blank
-    summary.empty_documents += batch.empty_documents
-    summary.truncated += batch.truncated
-    summary.out_of_scope += batch.out_of_scope
-    summary.skipped.extend(batch.bad)
-    for bad in batch.bad:
-        if sink:
-            sink.reject(bad)
-
-
-def job_fingerprint(job: ClassifyJob, formats: list[str], model_folder: Path, model) -> dict:
-    """Everything that shapes a job's output: the model's identity, the options and the inputs."""
-    from .artifacts import model_digest
-
-    inputs = []
-    for path in job.inputs:
-        status = os.stat(path)
-        inputs.append([str(Path(path).resolve()), status.st_size, status.st_mtime_ns])
-    return {"model": [model.name, model.version, model_digest(model_folder)], "text_field": job.text_field,
-            "split_sentences": job.split_sentences, "prefix": job.prefix,
-            "output_format": output_format(job.output, job.output_format), "input_formats": formats,
-            "skip_errors": job.skip_errors, "inputs": inputs, **({"explain": True} if job.explain else {})}

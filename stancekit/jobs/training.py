@@ -14,15 +14,15 @@ from typing import Sequence
 
 import numpy as np
 
-from .classifiers.base import check_destination
-from .classifiers.calibration import RECORDS_PER_LABEL, minimum_split_records
-from .classifiers.encoders import available_cores
-from .data import SPLITS, load_records, read_split_assignment, split_records
-from .errors import ModelError, StancekitWarning
-from .evaluate import EvaluationResult, evaluate_model
-from .io import check_distinct_paths
-from .labels import TASKS, get_scheme
-from .registry import make_model
+from ..classifiers.base import check_destination
+from ..classifiers.calibration import RECORDS_PER_LABEL, minimum_split_records
+from ..classifiers.encoders import available_cores
+from ..data.corpus import SPLITS, load_records, read_split_assignment, split_records
+from ..errors import ModelError, OptionError, StancekitWarning
+from ..evaluation.results import EvaluationResult, evaluate_model
+from ..io.outputs import check_distinct_paths
+from ..labels import TASKS, get_scheme
+from ..registry import load_model, make_model
 
 
 @dataclass
@@ -90,7 +90,7 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
         checkpoint = checkpoint_folder(Path(out))
         if checkpoint.exists() and not resume:
             raise ModelError(f"{checkpoint}: an interrupted training into {out} left this checkpoint; "
-                             "resume it (resume=True) or delete the folder to start afresh")
+                             "resume it (`resume`) or delete the folder to start afresh")
     if resume and (checkpoint is None or not checkpoint.exists()):
         raise ModelError(f"nothing to resume: no checkpoint of a training into {out} "
                          f"({checkpoint or 'no output folder given'})")
@@ -140,10 +140,8 @@ def small_split_warnings(sizes: dict[str, int]) -> list[str]:
 
 def _combined_ensemble(kind: str, members: Sequence[str], validation, seed: int, params: dict | None):
     """An ensemble of already trained models (names or folders), combined on the dev split."""
-    from .registry import load_model
-
     if kind != "ensemble":
-        raise ValueError(f"--members combines trained models into an ensemble, not a {kind} model")
+        raise OptionError(f"`members` combines trained models into an ensemble, not a {kind} model")
     if validation is None:
         raise ValueError("combining members needs a dev split to choose the weights")
     loaded = {Path(str(name)).name: load_model(name) for name in members}
