@@ -45,6 +45,11 @@ def prediction_names(explain: bool = False) -> tuple[str, ...]:
     return PREDICTION_FIELDS + ((EVIDENCE_FIELD,) if explain else ())
 
 
+def provenance_names(split_sentences: bool = False) -> tuple[str, ...]:
+    """The names of the fields that trace an output record to its input, in output order."""
+    return PROVENANCE_FIELDS + (SENTENCE_FIELDS if split_sentences else ())
+
+
 def prediction_fields(model, texts: list[str], explain: bool = False) -> list[dict]:
     """Score ``texts`` with a loaded model: one dict of ``prediction_names(explain)`` per text."""
     if not texts:
@@ -92,9 +97,8 @@ def output_columns(columns: Iterable[str], classes: Sequence[Sequence[str]], *, 
                    explain: bool = False, split_sentences: bool = False) -> list[str]:
     """The flattened columns of output records built from inputs with these columns: the input
     columns, the prediction columns, then the provenance (and sentence) columns."""
-    added = PROVENANCE_FIELDS + (SENTENCE_FIELDS if split_sentences else ())
     return list(dict.fromkeys([*columns, *prediction_columns(classes, prefix, explain),
-                               *(prefix + name for name in added)]))
+                               *(prefix + name for name in provenance_names(split_sentences))]))
 
 
 def score_texts(model, texts: list[str], spans: Sequence[tuple[int, int]] | None = None,
@@ -193,8 +197,8 @@ class ScoringPipeline:
         self.batch_size = batch_size
         self.prefix = prefix
         self.explain = explain
-        extra = PROVENANCE_FIELDS + (SENTENCE_FIELDS if split_sentences else ())
-        self.added_fields = tuple(prefix + name for name in prediction_names(explain) + extra)
+        self.added_fields = tuple(prefix + name
+                                  for name in prediction_names(explain) + provenance_names(split_sentences))
 
     def output_columns(self, columns: Iterable[str]) -> list[str]:
         """The CSV columns of output records built from inputs with these columns."""
