@@ -130,7 +130,7 @@ def training(steps: int, batch_size: int, train_records: int, dev_records: int, 
              dev_sentences_per_s: float) -> dict:
     """Seconds per step of the real training loop for LoRA and a full fine-tune, and extrapolations."""
     from stancekit.data import load_records, read_split_assignment, split_records
-    from stancekit.training import texts_and_labels
+    from stancekit.jobs.training import texts_and_labels
 
     train = split_records(load_records(), read_split_assignment())["train"]
     chosen = np.random.default_rng(0).choice(len(train), steps * batch_size, replace=False)

@@ -32,7 +32,7 @@ WORKERS = (1, 2)
 
 def timed_load(model: str) -> float:
     """Seconds to load ``model`` in this (worker) process."""
-    from stancekit.distributed import worker_model
+    from stancekit.jobs.dask_engine import worker_model
 
     started = time.perf_counter()
     worker_model(model, 1)
@@ -43,8 +43,8 @@ def measure(model: str, workers: int, source: Path, folder: Path) -> dict:
     """Start a cluster of ``workers`` processes, load ``model`` in each, and score ``source``."""
     from distributed import Client
 
-    from stancekit.distributed import local_cluster, run_dask_job
-    from stancekit.pipeline import ClassifyJob
+    from stancekit.jobs.dask_engine import local_cluster, run_dask_job
+    from stancekit.jobs.job import ClassifyJob
 
     started = time.perf_counter()
     with local_cluster(workers) as cluster, Client(cluster) as client:
@@ -69,7 +69,7 @@ def main() -> None:
     from run import machine
     from worker import corpus_sentences
 
-    from stancekit.registry import shipped_models
+    from stancekit.artifacts import shipped_models
 
     started = time.perf_counter()
     results = {"machine": machine(), "partitions_per_job": PARTITIONS, "models": {}}

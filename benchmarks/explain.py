@@ -38,7 +38,7 @@ def deletion_test(name: str, texts: list[str]) -> dict:
     import numpy as np
 
     from stancekit import classify, load_model
-    from stancekit.explain import delete_spans, log_odds, words
+    from stancekit.classifiers.explanations import delete_spans, log_odds, words
     from stancekit.labels import TASKS
 
     model = load_model(name)
@@ -92,7 +92,7 @@ def deletion_test(name: str, texts: list[str]) -> dict:
 def scope_check() -> dict:
     """False positives of the scope check on the shipped corpus (all English) and its cost."""
     from stancekit.data import load_records
-    from stancekit.language import detect_scope
+    from stancekit.data.language import detect_scope
 
     texts = [record["text"] for record in load_records()]
     detect_scope("warm-up: the identifier loads on first use, ce texte est en français")
@@ -111,8 +111,8 @@ def main() -> None:
     parser.add_argument("--out", default=str(OUTPUT))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from stancekit.artifacts import shipped_models
     from stancekit.data import load_records, read_split_assignment, split_records
-    from stancekit.registry import shipped_models
 
     test = [r["text"] for r in split_records(load_records(), read_split_assignment())["test"]]
     sample = random.Random(0).sample(test, min(args.sample, len(test)))

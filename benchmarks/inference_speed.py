@@ -101,10 +101,10 @@ def speed(model, texts: list[str], batch_size: int = 32) -> dict:
 
 def quality(model, records: list[dict]) -> dict:
     """Macro-F1 of the served path and of the fp32 path on ``records``, and their label differences."""
-    from stancekit.evaluate import macro_f1
+    from stancekit.metrics import macro_f1
 
     texts = [r["text"] for r in records]
-    reference = model.full_precision() if model.kind != "distilled" else _torch_fp32(model)
+    reference = model.full_precision()
     result = {}
     for path, scorer in (("served", model), ("fp32", reference)):
         predicted = scorer.predict(texts)
@@ -116,14 +116,6 @@ def quality(model, records: list[dict]) -> dict:
     result["drop_points"] = {task: round(100 * (result["fp32"][task] - result["served"][task]), 2)
                              for task in ("stance", "claim_type")}
     return result
-
-
-def _torch_fp32(model):
-    import copy
-
-    network = copy.copy(model)
-    network.set_params(runtime="torch", precision="fp32")
-    return network
 
 
 def main() -> None:

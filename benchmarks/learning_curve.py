@@ -47,9 +47,9 @@ def main() -> None:
     from run import shipped_settings
 
     from stancekit.data import load_records, read_split_assignment, split_records
-    from stancekit.evaluate import evaluate_model
+    from stancekit.evaluation.results import evaluate_model
+    from stancekit.jobs.training import data_sha256, texts_and_labels
     from stancekit.registry import load_model, make_model
-    from stancekit.training import data_sha256, texts_and_labels
 
     records = load_records()
     grouped = split_records(records, read_split_assignment())

@@ -74,9 +74,10 @@ def machine() -> dict:
 
 def accuracy(quick: bool) -> dict:
     from stancekit.data import load_records, read_split_assignment, split_records
-    from stancekit.evaluate import evaluate_model, evaluate_predictions
+    from stancekit.artifacts import shipped_models
+    from stancekit.evaluation.results import evaluate_model, evaluate_predictions
     from stancekit.labels import TASKS
-    from stancekit.registry import load_model, shipped_models
+    from stancekit.registry import load_model
 
     import numpy as np
 
@@ -126,9 +127,9 @@ def leave_one_seed_out(kind: str, records: list[dict], grouped: dict, params: di
     An article outside train and dev (a test-split article) never reached the shipped
     model, so the shipped model is that fold's model and is not retrained.
     """
-    from stancekit.evaluate import evaluate_model
+    from stancekit.evaluation.results import evaluate_model
+    from stancekit.jobs.training import texts_and_labels
     from stancekit.registry import load_model, make_model
-    from stancekit.training import texts_and_labels
 
     folds = {}
     for article in sorted({r["doc_id"] for r in records if r["origin"] == "seed"}):
@@ -148,7 +149,7 @@ def leave_one_seed_out(kind: str, records: list[dict], grouped: dict, params: di
 # speed ------------------------------------------------------------------------------------------
 
 def speed(quick: bool) -> dict:
-    from stancekit.registry import shipped_models
+    from stancekit.artifacts import shipped_models
 
     sizes = (2000, 10000) if quick else (10000, 100000)
     pairs = [("stancekit-tfidf", "sklearn-tfidf", sizes, 1000)]
@@ -186,7 +187,7 @@ def cli_vs_classify(n: int) -> dict:
 
 
 def cold_start(repeats: int) -> dict:
-    from stancekit.registry import shipped_models
+    from stancekit.artifacts import shipped_models
 
     def best(argv: list[str]) -> float:
         times = []

@@ -21,7 +21,8 @@ def corpus_sentences(n: int) -> list[str]:
     """``n`` corpus sentences (the corpus repeated as needed), in a fixed shuffled order."""
     import random
 
-    from stancekit.data import corpus_files, iter_jsonl
+    from stancekit.data import corpus_files
+    from stancekit.io.lines import iter_jsonl
 
     texts = [record["text"] for path in corpus_files() for _, record in iter_jsonl(path)]
     random.Random(0).shuffle(texts)

@@ -5,6 +5,16 @@
     'regime'
 
 Heavy libraries (torch, transformers, scikit-learn) load only when a model is used.
+
+The package is laid out by layer, each importing only the layers below it:
+
+- foundation modules (``labels``, ``errors``, ``paths``, ``files``, ``progress``,
+  ``prediction``, ``artifacts``, ``metrics``);
+- ``io`` (reading and writing records) and ``data`` (labeled data and the text it is made of);
+- ``classifiers`` (the models), then ``registry`` (model kinds and loaded models);
+- ``evaluation`` (scores and reports) and ``views`` (the table view and the HTML page);
+- ``jobs`` (scoring, the local and Dask engines, reports, training);
+- ``api`` (this package's functions) and ``cli`` (the command line) on top.
 """
 
 from __future__ import annotations
@@ -12,16 +22,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["classify", "classify_document", "classify_frame", "load_model", "Prediction", "DocumentPrediction",
-           "__version__"]
+__all__ = ["classify", "classify_document", "classify_frame", "classify_dask", "load_model", "Prediction",
+           "DocumentPrediction", "__version__"]
 
 if TYPE_CHECKING:
     from .api import classify, classify_document, classify_frame
+    from .jobs.dask_engine import classify_dask
     from .prediction import DocumentPrediction, Prediction
     from .registry import load_model
 
-_LAZY = {"classify": "api", "classify_document": "api", "classify_frame": "api", "load_model": "registry",
-         "Prediction": "prediction", "DocumentPrediction": "prediction"}
+_LAZY = {"classify": "api", "classify_document": "api", "classify_frame": "api", "classify_dask": "jobs.dask_engine",
+         "load_model": "registry", "Prediction": "prediction", "DocumentPrediction": "prediction"}
 
 
 def __getattr__(name: str):

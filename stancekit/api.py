@@ -1,4 +1,8 @@
-"""The Python API: classify texts, documents and data frames with a shipped or saved model."""
+"""The Python API: classify texts, documents and data frames with a shipped or saved model.
+
+A thin face over ``stancekit.jobs.scoring``, the scoring path the command line and the
+HTML report use too: each function loads the model (``load_model``) and hands over.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, overload
 
-from .io import flatten_for_csv
-from .labels import TASKS
-from .pipeline import (DEFAULT_BATCH_SIZE, prediction_columns, prediction_fields, score_document,
-                       score_texts)
+from .classifiers.base import check_texts
+from .jobs.scoring import DEFAULT_BATCH_SIZE, document_prediction, score_frame, score_texts
 from .prediction import DocumentPrediction, Prediction
 from .registry import DEFAULT_MODEL, load_model
 
@@ -42,7 +44,7 @@ def classify(text, model: str | Path = DEFAULT_MODEL, *, batch_size: int = DEFAU
     ``model`` is a shipped model name (``"ensemble"``, the default, ``"transformer"`` or
     ``"tfidf"``) or the folder of a saved model; ``device`` is where it runs ("cpu", or
     "cuda" for the transformer models). ``explain=True`` adds ``evidence``: the words and
-    phrases that pushed toward and against each predicted label (``stancekit.explain``).
+    phrases that pushed toward and against each predicted label (``TextClassifier.explain``).
     Raises TypeError for input that is not text.
     """
     if isinstance(text, str):
@@ -52,22 +54,14 @@ def classify(text, model: str | Path = DEFAULT_MODEL, *, batch_size: int = DEFAU
     loaded = load_model(model, device)
     if isinstance(text, Iterator):
         return _classify_lazily(loaded, text, batch_size, explain)
-    return score_texts(loaded, _checked(list(text)), explain=explain)
+    return score_texts(loaded, check_texts(text), explain=explain)
 
 
 def _classify_lazily(model, texts: Iterator, batch_size: int, explain: bool) -> Iterator[Prediction]:
     offset = 0
     while batch := list(itertools.islice(texts, batch_size)):
-        yield from score_texts(model, _checked(batch, offset), explain=explain)
+        yield from score_texts(model, check_texts(batch, offset), explain=explain)
         offset += len(batch)
-
-
-def _checked(texts: list, offset: int = 0) -> list[str]:
-    """``texts`` unchanged, after a TypeError for any item that is not a str (naming its position)."""
-    for index, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TypeError(f"text at position {offset + index} is of type {type(text).__name__}, expected str")
-    return texts
 
 
 def classify_document(text: str, model: str | Path = DEFAULT_MODEL, *, explain: bool = False,
@@ -76,9 +70,7 @@ def classify_document(text: str, model: str | Path = DEFAULT_MODEL, *, explain: 
     the share of every label."""
     if not isinstance(text, str):
         raise TypeError(f"classify_document() takes a str, not {type(text).__name__}")
-    loaded = load_model(model, device)
-    labels = {task: tuple(str(c) for c in classes) for task, classes in zip(TASKS, loaded.classes_)}
-    return DocumentPrediction.from_sentences(text, score_document(loaded, text, explain), labels)
+    return document_prediction(load_model(model, device), text, explain)
 
 
 def classify_frame(frame: "pandas.DataFrame", text_column: str = "text", model: str | Path = DEFAULT_MODEL,
@@ -93,19 +85,5 @@ def classify_frame(frame: "pandas.DataFrame", text_column: str = "text", model: 
     ValueError when a new column's name is already taken (choose a ``prefix``) and
     TypeError when a value of ``text_column`` is not a str.
     """
-    import pandas
-
-    if text_column not in frame.columns:
-        raise ValueError(f"no column {text_column!r} in the frame (columns: {', '.join(map(str, frame.columns))})")
-    loaded = load_model(model, device)
-    texts = _checked(frame[text_column].tolist())
-    rows = [flatten_for_csv(fields) for start in range(0, len(texts), batch_size)
-            for fields in prediction_fields(loaded, texts[start:start + batch_size], explain)]
-    added = pandas.DataFrame.from_records(rows, columns=prediction_columns(loaded, explain=explain),
-                                          index=frame.index)
-    added = added.add_prefix(prefix)
-    taken = [name for name in added.columns if name in frame.columns]
-    if taken:
-        raise ValueError(f"the frame already has column(s) {', '.join(taken)}; "
-                         "choose a prefix for the prediction columns (prefix=...)")
-    return pandas.concat([frame, added], axis=1)
+    return score_frame(load_model(model, device), frame, text_column, prefix=prefix, batch_size=batch_size,
+                       explain=explain)

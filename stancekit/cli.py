@@ -1,7 +1,9 @@
 """The ``stancekit`` command line: a thin layer over the library that maps errors to exit codes.
 
 Exit status: 0 success; 1 ``validate`` found problems; 2 an error (bad input, unknown
-model, bad arguments), reported as one line ``stancekit: error: ...`` on stderr.
+model, bad arguments), reported as one line ``stancekit: error: ...`` on stderr. The
+library's messages name its arguments (`resume`); each command shows them as its flags
+(``--resume``): a flag's destination is the argument's name.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import warnings
 from typing import Sequence
 
 from . import __version__
+from .data.near_duplicates import DEFAULT_THRESHOLD as NEAR_DUPLICATE_THRESHOLD
 from .errors import InputError, StancekitError, StancekitWarning
-from .near_duplicates import DEFAULT_THRESHOLD as NEAR_DUPLICATE_THRESHOLD
 
 EXIT_PROBLEMS = 1
 EXIT_ERROR = 2
+FUNCTION_COMMANDS = {"validate_files": "'stancekit validate'"}
+"""Library functions that messages name, as the commands that run them."""
 TRUNCATED_WARNING_SHARE = 0.1
 """A job in which at least this share of the texts was truncated (and not split into sentences) ends
 with a warning suggesting --split-sentences: whole articles passed as texts are all truncated."""
@@ -51,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "folder, one file per partition.")
     classify.add_argument("inputs", nargs="+", metavar="INPUT")
     classify.add_argument("-o", "--output", help="output file (.jsonl or .csv); default: stdout")
-    classify.add_argument("--format", choices=("jsonl", "csv", "table"),
+    classify.add_argument("--format", choices=("jsonl", "csv", "table"), dest="output_format",
                           help="output format (default: by the output's extension; stdout: jsonl)")
     classify.add_argument("--input-format", choices=("txt", "jsonl", "csv", "parquet"),
                           help="input format (default: by extension; stdin: txt)")
@@ -157,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
                                "shipped models. With MODEL: that model's name, version, kind, label scheme, "
                                "training data hash, held-out scores and files.")
     info.add_argument("model", nargs="?", metavar="MODEL", help="a shipped model name or a model folder")
+    for command in commands.choices.values():
+        command.set_defaults(spelling={action.dest: action.option_strings[-1] for action in command._actions
+                                       if action.option_strings})
     return parser
 
 
@@ -194,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StancekitError, OSError, ValueError, TypeError) as exc:
         if args.debug:
             raise
-        print(f"stancekit: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"stancekit: error: {_one_line(exc, args.spelling)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt as interrupt:
         detail = f"; {interrupt}" if str(interrupt) else ""
@@ -213,8 +220,10 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
         _SHOW_WARNING(message, category, filename, lineno, file, line)
 
 
-def _one_line(exc: BaseException) -> str:
-    message = str(exc) or type(exc).__name__
+def _one_line(exc: BaseException, spelling: dict[str, str]) -> str:
+    """The error's message on one line, the library's argument names spelled as this command's flags."""
+    message = exc.spelled({**FUNCTION_COMMANDS, **spelling}) if isinstance(exc, StancekitError) else str(exc)
+    message = message or type(exc).__name__
     if isinstance(exc, OSError) and exc.filename:
         message = f"{exc.filename}: {exc.strerror}"
     return " ".join(message.split())
@@ -234,10 +243,11 @@ def _model_name(args) -> str:
 # classify ---------------------------------------------------------------------------------------
 
 def run_classify(args) -> int:
-    from .pipeline import ClassifyJob, run_job
+    from .jobs.job import ClassifyJob
+    from .jobs.local import run_job
 
     job = ClassifyJob(inputs=args.inputs, model=_model_name(args), output=args.output,
-                      output_format=args.format, input_format=args.input_format, text_field=args.text_field,
+                      output_format=args.output_format, input_format=args.input_format, text_field=args.text_field,
                       split_sentences=args.split_sentences, batch_size=args.batch_size, prefix=args.prefix,
                       explain=args.explain, resume=args.resume, skip_errors=args.skip_errors,
                       rejects=args.rejects, quiet=args.quiet, device=args.device or "cpu")
@@ -256,13 +266,13 @@ def run_classify(args) -> int:
         raise
     if summary.resumed_after:
         _note(args, f"resumed after {summary.resumed_after} input records")
-    _report_skipped(args, summary.skipped)
+    _report_skipped(args, summary.bad_records)
     _close_job(args, summary)
     return 0
 
 
 def _classify_on_dask(args, job) -> int:
-    from .distributed import DEFAULT_BLOCKSIZE, run_dask_job
+    from .jobs.dask_engine import DEFAULT_BLOCKSIZE, run_dask_job
 
     summary = run_dask_job(job, scheduler=args.scheduler, workers=args.workers,
                            blocksize=args.blocksize or DEFAULT_BLOCKSIZE)
@@ -297,10 +307,11 @@ def _report_skipped(args, skipped: list) -> None:
 # evaluate, train, validate, info ------------------------------------------------------------------
 
 def run_evaluate(args) -> int:
-    from .data import load_records, read_split_assignment, split_records
-    from .evaluate import (evaluate_model, plot_confusion, plot_scores, summary_table, write_json,
-                           write_report)
-    from .io import check_distinct_paths
+    from .data.corpus import load_records, read_split_assignment, split_records
+    from .evaluation.plots import plot_confusion, plot_scores
+    from .evaluation.reports import summary_table, write_json, write_report
+    from .evaluation.results import evaluate_model
+    from .io.outputs import check_distinct_paths
     from .registry import load_model
 
     check_distinct_paths([*args.data, *([args.splits] if args.splits else [])],
@@ -334,8 +345,8 @@ def run_evaluate(args) -> int:
 def run_train(args) -> int:
     import json
 
-    from .evaluate import summary_table
-    from .training import train
+    from .evaluation.reports import summary_table
+    from .jobs.training import train
 
     params = {}
     for item in args.param:
@@ -368,7 +379,7 @@ def run_train(args) -> int:
 
 
 def run_validate(args) -> int:
-    from .data import validate_files
+    from .data.validation import validate_files
 
     report = validate_files(args.files, near_duplicate_threshold=args.similarity)
     for problem in report.problems:
@@ -381,8 +392,8 @@ def run_validate(args) -> int:
 
 
 def run_report(args) -> int:
-    from .io import check_distinct_paths
-    from .report import read_documents, write_report
+    from .io.outputs import check_distinct_paths
+    from .jobs.report import read_documents, write_report
 
     check_distinct_paths([args.input], [args.output])
     documents = read_documents(args.input, args.text_field)
@@ -394,12 +405,12 @@ def run_report(args) -> int:
 
 
 def run_info(args) -> int:
-    import json
     import platform
     from importlib import metadata
 
+    from .artifacts import load_config, shipped_models
     from .labels import get_scheme
-    from .registry import DEFAULT_MODEL, shipped_models
+    from .registry import DEFAULT_MODEL
 
     if args.model:
         return _model_info(args.model)
@@ -410,7 +421,7 @@ def run_info(args) -> int:
     print(f"  claim_type: {', '.join(scheme.claim_types)}")
     print("shipped models:")
     for name, folder in shipped_models().items():
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        config = load_config(folder)
         size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
         test = config.get("held_out", {}).get("test", {})
         scores = ", ".join(f"{task} macro-F1 {v['macro_f1']:.3f}" for task, v in test.items())

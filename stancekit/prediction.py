@@ -17,6 +17,11 @@ under 0.65 is labeled right less than 60 % of the time, and from 0.65 up more th
 See README.md, "When not to trust a label"."""
 
 
+EVIDENCE_DECIMALS = 2
+"""Decimals of an evidence weight (log-odds), in JSON and in the table view; a weight that rounds to 0
+is left out of the evidence."""
+
+
 def review_flag(stance_confidence: float, in_scope: bool | None = True) -> str:
     """``out of scope`` for text the models do not cover, ``review`` for a low stance confidence, else ``""``."""
     if in_scope is False:
@@ -42,11 +47,11 @@ class Prediction:
     """Offset of the sentence in its document (``classify_document`` only)."""
     end: int | None = None
     language: str | None = None
-    """ISO 639 code of the text's language (``und``: no letters); see ``stancekit.language``."""
+    """ISO 639 code of the text's language (``und``: no letters); see ``stancekit.data.language``."""
     in_scope: bool | None = None
     """Whether the models cover the text (English); labels of other texts mean nothing."""
     evidence: dict | None = None
-    """With ``explain=True``: the spans that pushed toward and against each label (``stancekit.explain``)."""
+    """With ``explain=True``: the spans that pushed toward and against each label (``TextClassifier.explain``)."""
 
     @property
     def flag(self) -> str:

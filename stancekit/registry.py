@@ -5,18 +5,25 @@ help, ``make_model`` and the ensemble's default members all read it. Adding a ki
 one new module under ``stancekit/classifiers/`` and one line here. Classes are named
 by import path, so ``import stancekit`` stays light: torch and transformers load only
 when a model that needs them is built or loaded.
+
+``load_model`` loads each model folder once per process and device and gives every caller
+that one instance (while any caller holds it), marked ``shared``: fitting it or setting its
+parameters is refused (it would change every other caller's model, an ensemble's members
+included); fit ``sklearn.base.clone(model)`` instead. ``identify`` names a model (name, version, labels,
+manifest hash) from its folder without loading its weights.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import import_module
 from pathlib import Path
+from weakref import WeakValueDictionary
 
-from .artifacts import model_kind
+from .artifacts import model_digest, model_kind, read_config, shipped_models, shipped_name
 from .errors import ModelError
-from .paths import models_dir
+from .labels import TASKS
 
 DEFAULT_MODEL = "ensemble"
 """The shipped model with the best held-out macro-F1 (see README.md, 'Models')."""
@@ -56,31 +63,28 @@ def classifier_class(kind: str) -> type:
 
 
 def make_model(kind: str, seed: int | None = None, **params):
-    """Create an unfitted model of ``kind`` with ``params`` (and ``seed`` if the model takes one)."""
+    """Create an unfitted model of ``kind`` with ``params`` (and ``seed`` if the model takes one).
+
+    A kind made of member models (the ensemble) gets ``default_members(seed)`` unless
+    ``params`` gives its members.
+    """
     cls = classifier_class(kind)
-    if seed is not None and "seed" in cls().get_params(deep=False):
+    accepted = cls().get_params(deep=False)
+    if seed is not None and "seed" in accepted:
         params.setdefault("seed", seed)
+    if "members" in accepted and params.get("members") is None:
+        params["members"] = default_members(params.get("seed"))
     return cls(**params)
+
+
+def default_members(seed: int | None = None) -> dict:
+    """An unfitted model of each kind an ensemble combines by default, by kind, leading member first."""
+    return {kind: make_model(kind, seed=seed) for kind in ensemble_member_kinds()}
 
 
 def ensemble_member_kinds() -> list[str]:
     """The kinds an ensemble combines by default, leading member first."""
     return [kind for kind, spec in MODEL_KINDS.items() if spec.ensemble_member]
-
-
-def shipped_models() -> dict[str, Path]:
-    """The shipped models by name."""
-    try:
-        folder = models_dir()
-    except FileNotFoundError:
-        return {}
-    return {p.name: p for p in sorted(folder.iterdir()) if (p / "config.json").is_file()}
-
-
-def shipped_name(folder: Path) -> str | None:
-    """The name of the shipped model stored in ``folder``, or None if it is not a shipped model."""
-    folder = Path(folder).resolve()
-    return next((name for name, path in shipped_models().items() if path.resolve() == folder), None)
 
 
 def resolve(name_or_path: str | Path) -> Path:
@@ -96,17 +100,66 @@ def resolve(name_or_path: str | Path) -> Path:
                      "and not a model folder")
 
 
-@lru_cache(maxsize=8)
-def _load_cached(folder: Path, device: str):
-    model = classifier_class(model_kind(folder)).load(folder)
-    if device != "cpu":
-        if "device" not in model.get_params(deep=False):
-            raise ModelError(f"{folder.name}: a {model.kind} model runs on the CPU only (device 'cpu')")
-        model.set_params(device=device).torch_device()  # refuse a device torch cannot use, now
-    return model
+KEPT_MODELS = 8
+"""Loaded models kept in memory when no caller holds them, the most recently used."""
+_live: WeakValueDictionary = WeakValueDictionary()
+"""Every loaded model still in use, by (folder, device): one instance each."""
+_recent: OrderedDict = OrderedDict()
+"""The ``KEPT_MODELS`` models used last, held so that they stay loaded."""
 
 
 def load_model(name_or_path: str | Path = DEFAULT_MODEL, device: str = "cpu"):
     """Load a shipped model by name or a saved model folder, to run on ``device`` ("cpu", or "cuda"
-    for the transformer models); each folder is loaded once per process and device."""
-    return _load_cached(resolve(name_or_path), device)
+    for the transformer models).
+
+    Every caller gets the same (shared) instance of a folder and device as long as any of them
+    holds it, an ensemble holding its members included; the ``KEPT_MODELS`` used last stay
+    loaded when no one does.
+    """
+    key = (resolve(name_or_path), device)
+    model = _live.get(key)
+    if model is None:
+        model = _live[key] = _load(*key)
+    _recent[key] = model
+    _recent.move_to_end(key)
+    while len(_recent) > KEPT_MODELS:
+        _recent.popitem(last=False)
+    return model
+
+
+def _load(folder: Path, device: str):
+    """A model loaded from ``folder`` onto ``device`` (its members through ``load_model``), marked shared."""
+    model = classifier_class(model_kind(folder)).load(folder, loader=load_model)
+    if device != "cpu":
+        if "device" not in model.get_params(deep=False):
+            raise ModelError(f"{folder.name}: a {model.kind} model runs on the CPU only (device 'cpu')")
+        model.set_params(device=device).torch_device()  # refuse a device torch cannot use, now
+    return model.shared(f"load_model({_reference(folder)!r})")
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """What names a saved model, read from its folder without loading its weights."""
+
+    folder: Path
+    reference: str
+    """How another process finds the model: a shipped model's name, else its folder's absolute path."""
+    name: str
+    version: str
+    classes: list[list[str]]
+    """The label names of each task, in the order models report them."""
+    manifest_sha256: str
+
+
+def identify(name_or_path: str | Path) -> ModelIdentity:
+    """The identity of a shipped model name or model folder, from its config and manifest (the
+    config's kind and label scheme are checked; the weights are verified when the model loads)."""
+    folder = resolve(name_or_path)
+    config = read_config(folder, verify=False)
+    return ModelIdentity(folder, _reference(folder), config["name"], config["version"],
+                         [list(config["labels"][task]) for task in TASKS], model_digest(folder))
+
+
+def _reference(folder: Path) -> str:
+    """A shipped model's name, else the folder's absolute path."""
+    return shipped_name(folder) or str(Path(folder).resolve())

@@ -76,6 +76,47 @@ def test_load_model_is_cached_and_sklearn_like():
         assert list(labels[:, column]) == list(classes[proba.argmax(axis=1)])
 
 
+def test_fitting_a_loaded_model_cannot_change_another_callers_model():
+    from sklearn.base import clone
+
+    from conftest import TINY_TRAIN
+
+    texts, labels = [t for t, _, _ in TINY_TRAIN], [[s, c] for _, s, c in TINY_TRAIN]
+    mine, theirs = load_model("tfidf"), load_model("tfidf")
+    assert mine is theirs  # one instance per process, so it refuses changes
+    before = theirs.predict_proba(texts)
+    with pytest.raises(ModelError, match=r"load_model\('tfidf'\) gives every caller.*sklearn\.base\.clone\(model\)"):
+        mine.fit(texts, labels)
+    with pytest.raises(ModelError, match="changing its parameters"):
+        mine.set_params(C=0.01)
+    ensemble = load_model("ensemble")
+    assert ensemble.members_["tfidf"] is theirs
+    with pytest.raises(ModelError, match="fitting it"):
+        ensemble.members_["tfidf"].fit(texts, labels)
+    with pytest.raises(ModelError, match="combining it"):
+        ensemble.combine(texts, labels)
+
+    copy = clone(mine).set_params(min_df=1, C_grid=(1.0,)).fit(texts, labels, validation=(texts, labels))
+    assert copy.predict(texts).tolist() == labels
+    assert theirs.C == 10.0 and load_model("tfidf") is theirs
+    for task_before, task_after in zip(before, theirs.predict_proba(texts)):
+        np.testing.assert_array_equal(task_before, task_after)
+
+
+def test_a_model_in_use_is_never_loaded_twice(tmp_path):
+    from stancekit.classifiers.tfidf import TfidfClassifier
+    from stancekit.registry import KEPT_MODELS
+
+    from conftest import TINY_TRAIN
+
+    model = TfidfClassifier(min_df=1).fit([t for t, _, _ in TINY_TRAIN], [[s, c] for _, s, c in TINY_TRAIN])
+    folders = [model.save(tmp_path / f"m{number}") for number in range(KEPT_MODELS + 2)]
+    held = load_model(folders[0])
+    others = [id(load_model(folder)) for folder in folders[1:]]  # more than are kept when no one holds them
+    assert load_model(folders[0]) is held
+    assert len(set(others)) == len(others)
+
+
 def test_unknown_model_name_is_a_clear_error(tmp_path):
     with pytest.raises(ModelError, match="unknown model 'nonesuch'.*tfidf"):
         classify("text", model="nonesuch")
@@ -88,9 +129,10 @@ def test_import_is_light():
     import sys
 
     code = ("import sys, stancekit; heavy = [m for m in ('torch', 'transformers', 'sklearn', 'datasets', "
-            "'numpy', 'scipy') if m in sys.modules]; print(','.join(heavy))")
+            "'numpy', 'scipy') if m in sys.modules]; print(','.join(heavy)); "
+            "from stancekit import classify_dask; print(classify_dask.__module__, 'dask' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    assert out.stdout.splitlines() == ["", "stancekit.jobs.dask_engine False"]
     assert stancekit.__version__
 
 

@@ -8,12 +8,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from stancekit.registry import DEFAULT_MODEL, shipped_models
+from stancekit.artifacts import shipped_models
+from stancekit.jobs.local import INTERRUPT_HOOK
+from stancekit.registry import DEFAULT_MODEL
 
 from conftest import SEEDS_DIR, cli_env, make_record, write_jsonl
 
@@ -109,6 +110,26 @@ def test_unreadable_paths_and_unknown_model(cli, tmp_path):
         assert "Traceback" not in process.stderr
 
 
+def test_library_errors_name_arguments_and_the_cli_names_its_flags(cli, tmp_path):
+    from stancekit.errors import OptionError
+    from stancekit.jobs.job import ClassifyJob, check_job
+
+    (tmp_path / "in.txt").write_text("x\n")
+    with pytest.raises(OptionError) as error:
+        check_job(ClassifyJob(inputs=[str(tmp_path / "in.txt")], model="tfidf", output="out.txt", output_format="table"))
+    assert str(error.value) == ("`output_format` table writes to stdout only; leave out `output` or choose jsonl "
+                                "or csv")
+    process = cli("classify", "in.txt", "-m", "tfidf", "--format", "table", "-o", "out.txt")
+    assert process.stderr == ("stancekit: error: --format table writes to stdout only; leave out --output or "
+                              "choose jsonl or csv\n")
+    process = cli("classify", "in.txt", "-m", "tfidf", "--resume")
+    assert process.stderr == "stancekit: error: --resume needs --output: a job writing to stdout cannot be resumed\n"
+    bad = [make_record(1), make_record(2, stance="royalist"), make_record(3, claim_type="none ")]
+    write_jsonl(tmp_path / "bad.jsonl", bad)
+    process = cli("evaluate", "bad.jsonl", "-m", "tfidf")
+    assert process.returncode == 2 and "(and 1 more problems; 'stancekit validate' lists them all)" in process.stderr
+
+
 def test_debug_shows_the_traceback(cli, tmp_path):
     process = cli("classify", "missing.txt", "--model", "tfidf", "--debug")
     assert process.returncode != 0 and "Traceback" in process.stderr
@@ -127,30 +148,25 @@ def test_skip_errors_reports_and_writes_rejects(cli, tmp_path):
 
 
 def test_killed_job_resumes_without_losing_or_duplicating(tmp_path):
-    lines = [f"Record {i}: the rial fell again as strikes spread to refinery number {i % 97}." for i in range(60000)]
+    lines = [f"Record {i}: the rial fell again as strikes spread to refinery number {i % 97}." for i in range(6000)]
     (tmp_path / "in.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     base = [sys.executable, "-m", "stancekit", "classify", "in.txt", "--model", "tfidf", "--batch-size", "200"]
     complete = subprocess.run(base + ["-o", "full.jsonl"], cwd=tmp_path, env=cli_env(), capture_output=True)
     assert complete.returncode == 0, complete.stderr
 
-    job = subprocess.Popen(base + ["-o", "out.jsonl"], cwd=tmp_path, env=cli_env(),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # killed once 2000 records are written, before their checkpoint: the partial output runs past it
+    killed = subprocess.run(base + ["-o", "out.jsonl"], cwd=tmp_path, capture_output=True,
+                            env=dict(cli_env(), **{INTERRUPT_HOOK: "KILL:2000"}))
+    assert killed.returncode == -signal.SIGKILL
     progress = tmp_path / "out.jsonl.progress"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and job.poll() is None:
-        if progress.exists() and json.loads(progress.read_text() or "{}").get("records_done", 0) >= 2000:
-            break
-        time.sleep(0.02)
-    assert job.poll() is None, "the job finished before it could be interrupted"
-    job.send_signal(signal.SIGKILL)
-    job.wait()
     assert not (tmp_path / "out.jsonl").exists()
-    assert (tmp_path / "out.jsonl.partial").exists()
+    assert json.loads(progress.read_text())["records_done"] == 1800
+    assert (tmp_path / "out.jsonl.partial").read_text().count("\n") == 2000
 
     resumed = subprocess.run(base + ["-o", "out.jsonl", "--resume"], cwd=tmp_path, env=cli_env(),
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
-    assert "resumed after" in resumed.stderr
+    assert "resumed after 1800 input records" in resumed.stderr
     assert (tmp_path / "out.jsonl").read_text() == (tmp_path / "full.jsonl").read_text()
     assert not (tmp_path / "out.jsonl.partial").exists() and not progress.exists()
 

@@ -30,7 +30,7 @@ def test_corpus_size_and_label_minimums(records):
 
 def test_every_seed_sentence_is_in_the_corpus(records):
     from conftest import SEEDS_DIR
-    from stancekit.segment import split_sentences
+    from stancekit.data.segment import split_sentences
 
     seed_texts = [r["text"] for r in records if r["origin"] == "seed"]
     expected = [s.text for path in sorted(SEEDS_DIR.glob("*.txt"))
@@ -66,8 +66,8 @@ def test_files_load_with_datasets_load_dataset(tmp_path):
 
 
 def test_corpus_v3_size_cells_and_no_near_duplicates(records):
-    from stancekit.data import validate_files
-    from stancekit.near_duplicates import DEFAULT_THRESHOLD
+    from stancekit.data.validation import validate_files
+    from stancekit.data.near_duplicates import DEFAULT_THRESHOLD
 
     assert len(records) >= 9500
     cells = Counter((r["stance"], r["claim_type"]) for r in records)
@@ -86,7 +86,7 @@ def test_v1_test_documents_stay_in_the_test_split(records):
 
 
 def test_contrast_set_is_valid_and_no_sentence_near_duplicates_the_corpus(records):
-    from stancekit.data import validate_files
+    from stancekit.data.validation import validate_files
     from stancekit.paths import shipped_path
 
     paths = sorted(shipped_path("annotations/contrast").glob("*.jsonl"))

@@ -80,11 +80,9 @@ def test_a_loaded_student_scores_without_importing_torch_or_transformers(student
 
 
 def test_the_pytorch_network_loads_when_explanations_need_it(student):
-    from stancekit.explain import explain_texts
-
     _, loaded, _ = student
     predicted = [{"stance": s, "claim_type": c} for s, c in loaded.predict(TEXTS[:2])]
-    evidence = explain_texts(loaded, TEXTS[:2], predicted)
+    evidence = loaded.explain(TEXTS[:2], predicted)
     assert evidence[0]["method"] == "occlusion" and evidence[0]["stance"]
     assert "encoder_" in loaded.__dict__
 

@@ -19,8 +19,8 @@ from distributed import Client, WorkerPlugin  # noqa: E402
 
 from conftest import cli_env, write_jsonl  # noqa: E402
 from stancekit.cli import main  # noqa: E402
-from stancekit.distributed import local_cluster, run_dask_job  # noqa: E402
-from stancekit.pipeline import ClassifyJob  # noqa: E402
+from stancekit.jobs.dask_engine import local_cluster, run_dask_job  # noqa: E402
+from stancekit.jobs.job import ClassifyJob  # noqa: E402
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this module
 
@@ -33,7 +33,8 @@ def client():
 
 @pytest.fixture(scope="module")
 def texts():
-    from stancekit.data import corpus_files, iter_jsonl
+    from stancekit.data import corpus_files
+    from stancekit.io.lines import iter_jsonl
 
     return [record["text"] for path in corpus_files() for _, record in iter_jsonl(path)][:600]
 
@@ -94,8 +95,7 @@ def test_parquet_input_on_a_cluster_and_through_classify_dask(client, texts, tmp
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from stancekit import classify, classify_frame
-    from stancekit.distributed import classify_dask
+    from stancekit import classify, classify_dask, classify_frame
 
     pq.write_table(pa.table({"text": texts, "n": list(range(len(texts)))}), tmp_path / "in.parquet",
                    row_group_size=150)
@@ -118,7 +118,7 @@ def test_both_engines_give_the_same_columns_with_the_same_types(client, texts, t
     """Booleans stay booleans and JSON numbers numbers: a Parquet reader filters and sorts on them."""
     import pandas
 
-    from stancekit.io import flatten_for_csv
+    from stancekit.io.writers import flatten_for_csv
 
     ids = [2, 10, 1, 33, 4, 100, 7, 5, 9, 3, 8, 6]
     records = [{"id": number, "text": text, "urgent": number % 2 == 0, "weight": number / 4,
@@ -149,6 +149,21 @@ def test_both_engines_give_the_same_columns_with_the_same_types(client, texts, t
         want["input_file"] = str(tmp_path / "in.jsonl")  # the dask engine's is absolute
         assert {name: type(value) for name, value in row.items()} == {name: type(value) for name, value in want.items()}
         assert row == pytest.approx(want, abs=1e-6)
+
+
+def test_both_engines_end_with_the_same_summary_line(client, tmp_path):
+    article = "The talks in Vienna would resume next week after a short pause. " * 100
+    records = [{"text": "Parliament meets on Sunday."}, "", {"text": "مرگ بر دیکتاتور"}, {"text": article},
+               {"text": "Join the strike tomorrow!"}, ""]
+    write_jsonl(tmp_path / "in.jsonl", records)
+    common = [sys.executable, "-m", "stancekit", "classify", "in.jsonl", "--model", "tfidf"]
+    local = subprocess.run([*common, "-o", "out.jsonl"], cwd=tmp_path, env=cli_env(), capture_output=True, text=True)
+    dask = subprocess.run([*common, "--engine", "dask", "--scheduler", client.scheduler.address, "--blocksize", "100",
+                           "-o", "out.parquet"], cwd=tmp_path, env=cli_env(), capture_output=True, text=True)
+    assert local.returncode == 0 and dask.returncode == 0, local.stderr + dask.stderr
+    closing = "(4 input records, 2 blank lines, 1 truncated, 1 out of scope (not English))"
+    assert f"stancekit: wrote 4 records to out.jsonl {closing}" in local.stderr.splitlines()
+    assert f"stancekit: wrote 4 records to out.parquet {closing}" in dask.stderr.splitlines()
 
 
 def test_a_json_field_of_two_types_is_an_error_naming_its_line(client, tmp_path, capsys):
@@ -196,7 +211,7 @@ def test_a_worker_killed_mid_job_loses_and_repeats_nothing_and_a_rerun_skips_wha
 
     folder = tmp_path / "out.parquet"
     parts = sorted(folder.glob("part-*.parquet"))
-    assert not list(folder.glob(".*.tmp"))
+    assert not list(folder.glob(".*"))  # no temporary file left behind
     written = {part.name: part.stat().st_mtime_ns for part in parts}
     parts[len(parts) // 2].unlink()  # as if the job had been killed before writing it
     rerun = run_dask_job(job, client=client, blocksize=8000)

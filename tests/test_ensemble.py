@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-
-import numpy as np
-import pytest
-
 import json
 import shutil
 
+import numpy as np
+import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from stancekit.artifacts import write_manifest
+from stancekit.artifacts import model_digest, write_manifest
 from stancekit.classifiers.ensemble import EnsembleClassifier
 from stancekit.classifiers.tfidf import TfidfClassifier
 from stancekit.classifiers.transformer import TransformerClassifier
-from stancekit.errors import ModelError
 from stancekit.data import corpus_files
+from stancekit.errors import ModelError
 from stancekit.registry import DEFAULT_MODEL, load_model, resolve
 
 from conftest import TINY_TRAIN
@@ -53,7 +51,7 @@ def test_fit_trains_clones_and_leaves_the_members_parameter_alone(tiny):
 
 def test_save_load_round_trip_is_exact_and_members_load_through_the_cache(tiny):
     model, folder, texts = tiny
-    loaded = EnsembleClassifier.load(folder)
+    loaded = load_model(folder)
     for before, after in zip(model.predict_proba(texts), loaded.predict_proba(texts)):
         np.testing.assert_allclose(before, after, atol=1e-6)
     assert (loaded.predict(texts) == model.predict(texts)).all()
@@ -64,32 +62,50 @@ def test_save_load_round_trip_is_exact_and_members_load_through_the_cache(tiny):
     assert loaded.members_["tfidf"] is load_model(folder / "members" / "tfidf")
 
 
-def test_probabilities_combine_the_members(tiny):
+def test_probabilities_are_distributions_and_labels_their_most_probable(tiny):
     model, _, texts = tiny
-    member_probabilities = {name: m.predict_proba(texts) for name, m in model.members_.items()}
-    for task, probabilities in enumerate(model.predict_proba(texts)):
-        logits = sum(model.weights_[name] * np.log(p[task] + 1e-9) for name, p in member_probabilities.items())
-        expected = np.exp(logits / model.temperature_[("stance", "claim_type")[task]])
-        np.testing.assert_allclose(probabilities, expected / expected.sum(axis=1, keepdims=True), atol=1e-5)
+    probabilities = model.predict_proba(texts + ["", "unseen words only"])
+    for task_probabilities in probabilities:
+        assert np.all(task_probabilities >= 0)
+        np.testing.assert_allclose(task_probabilities.sum(axis=1), 1, atol=1e-5)
+    assert (model.labels_from(probabilities) == model.predict(texts + ["", "unseen words only"])).all()
+
+
+def _labels_of(texts, labels):
+    return TfidfClassifier(min_df=1, C=100.0).fit(texts, labels)
+
+
+def test_the_weights_favour_the_member_that_is_right_on_dev():
+    texts = [t for t, _, _ in TINY_TRAIN]
+    right = [[s, c] for _, s, c in TINY_TRAIN]
+    wrong = right[4:] + right[:4]  # every text with labels of a text of another kind
+    members = {"right": _labels_of(texts, right), "wrong": _labels_of(texts, wrong)}
+    assert (members["wrong"].predict(texts) != np.array(right, dtype=object)).any(axis=1).all()
+    ensemble = EnsembleClassifier(members=members, weight_grid=(0.1, 0.9)).combine(texts, right)
+    assert ensemble.weights_ == {"right": 0.9, "wrong": pytest.approx(0.1)}
+    assert (ensemble.predict(texts) == members["right"].predict(texts)).all()
+    led_by_the_wrong_one = EnsembleClassifier(members={"wrong": members["wrong"], "right": members["right"]},
+                                              weight_grid=(0.1, 0.9)).combine(texts, right)
+    assert led_by_the_wrong_one.weights_["right"] == pytest.approx(0.9)
+
+
+def test_all_weight_on_one_member_labels_as_that_member():
+    texts = [t for t, _, _ in TINY_TRAIN]
+    labels = [[s, c] for _, s, c in TINY_TRAIN]
+    first, second = _labels_of(texts, labels), _labels_of(texts[::-1], labels)
+    ensemble = EnsembleClassifier(members={"first": first, "second": second}, weight_grid=(1.0,)).combine(texts, labels)
+    probe = texts + ["The strike goes on in Tehran", "Glory to the nation"]
+    assert (ensemble.predict(probe) == first.predict(probe)).all()
+
+
+def test_an_ensemble_needs_members():
+    with pytest.raises(ValueError, match=r"make_model\('ensemble'\)"):
+        EnsembleClassifier().fit(["a b"], [["neutral", "none"]], validation=(["a b"], [["neutral", "none"]]))
 
 
 def test_an_ensemble_needs_a_validation_set():
     with pytest.raises(ValueError, match="validation set"):
         EnsembleClassifier(members={"tfidf": TfidfClassifier(min_df=1)}).fit(["a b"], [["neutral", "none"]])
-
-
-def test_weights_are_chosen_by_the_shared_macro_f1(tiny):
-    from stancekit.evaluate import macro_f1
-
-    model, _, texts = tiny
-    labels = np.array([[s, c] for _, s, c in TINY_TRAIN], dtype=object)
-    member_log = {name: [np.log(p + 1e-9) for p in m.predict_proba(texts)] for name, m in model.members_.items()}
-    f1 = []
-    for w in model.weight_grid:
-        combined = [w * t + (1 - w) * f for t, f in zip(member_log["transformer"], member_log["tfidf"])]
-        predicted = model.labels_from(combined)
-        f1.append(np.mean([macro_f1(labels[:, c], predicted[:, c]) for c in range(2)]))
-    assert model.weights_["transformer"] == model.weight_grid[int(np.argmax(f1))]
 
 
 def test_tampered_member_is_refused(tiny, tmp_path):
@@ -98,7 +114,7 @@ def test_tampered_member_is_refused(tiny, tmp_path):
     weights = copy / "members" / "tfidf" / "weights.safetensors"
     weights.write_bytes(weights.read_bytes()[:-10])
     with pytest.raises(ModelError, match="checksum"):
-        EnsembleClassifier.load(copy)
+        load_model(copy)
 
 
 def test_a_member_that_changed_since_saving_is_refused_with_both_hashes(tiny, tmp_path):
@@ -108,11 +124,9 @@ def test_a_member_that_changed_since_saving_is_refused_with_both_hashes(tiny, tm
     expected = json.loads((copy / "config.json").read_text())["fitted"]["members"]["tfidf"]["sha256"]
     (member / "MODEL_CARD.md").write_text("# retrained\n")
     write_manifest(member)  # a consistent member folder, but not the one the ensemble was fitted with
-    from stancekit.artifacts import model_digest
-
     found = model_digest(member)
     with pytest.raises(ModelError) as error:
-        EnsembleClassifier.load(copy)
+        EnsembleClassifier.load(copy, loader=load_model)
     message = str(error.value)
     assert "\n" not in message
     assert "ensemble member 'tfidf'" in message and expected in message and found in message
@@ -140,9 +154,11 @@ def test_combining_shipped_models_refers_to_them_by_name(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["config.json", "manifest.json"]
     references = json.loads((folder / "config.json").read_text())["fitted"]["members"]
     assert {name: r["name"] for name, r in references.items()} == {"transformer": "transformer", "tfidf": "tfidf"}
-    loaded = EnsembleClassifier.load(folder)
+    loaded = load_model(folder)
     for before, after in zip(model.predict_proba(texts), loaded.predict_proba(texts)):
         np.testing.assert_array_equal(before, after)
+    with pytest.raises(ModelError, match="loads its members through a model loader"):
+        EnsembleClassifier.load(folder)
 
 
 def test_clone_of_the_shipped_ensemble_is_unfitted():

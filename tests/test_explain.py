@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from stancekit import classify, classify_frame, load_model
-from stancekit.explain import delete_spans, explain_texts, linear_attributions, occlusion_units, words
+from stancekit.classifiers.base import Scores, TextClassifier
+from stancekit.classifiers.explanations import delete_spans, occlusion_units, words
+from stancekit.data.language import detect_scope
 from stancekit.labels import TASKS
-from stancekit.language import detect_scope
 from stancekit.prediction import REVIEW_BELOW, review_flag
 
 from conftest import write_jsonl
@@ -54,7 +55,7 @@ def test_tfidf_contributions_add_up_to_the_log_odds(labels):
     chosen = [{"stance": s, "claim_type": c} for s, c in predicted]
     if labels == "other":  # any label, not only the predicted one
         chosen = [{"stance": "neutral", "claim_type": "threat"} for _ in texts]
-    for index, attribution in enumerate(linear_attributions(model, texts, chosen)):
+    for index, attribution in enumerate(model.linear_attributions(texts, chosen)):
         for column, task in enumerate(TASKS):
             a = attribution[task]
             label_column = list(model.classes_[column]).index(a.label)
@@ -122,11 +123,50 @@ def test_occlusion_evidence_of_confident_sentences_is_not_near_zero(model, cli):
     assert listed and all(re.fullmatch(r"[+-]\d+\.\d\d", weight) and float(weight) for weight in listed)
 
 
-def test_explain_texts_takes_any_label_and_empty_text():
+def test_explain_takes_any_label_and_empty_text():
     model = load_model("tfidf")
-    evidence = explain_texts(model, ["", "Death to America"], [{"stance": "neutral", "claim_type": "none"}] * 2)
+    evidence = model.explain(["", "Death to America"], [{"stance": "neutral", "claim_type": "none"}] * 2)
     assert evidence[0] == {"stance": [], "claim_type": [], "method": "linear"}
     check_evidence("Death to America", evidence[1], "linear")
+
+
+class KeywordModel(TextClassifier):
+    """A model kind written for this test: the word "martyr" makes a text regime and glorification."""
+
+    kind = "keyword"
+
+    def __init__(self, *, name: str = "keyword", version: str = "1.0.0") -> None:
+        self.name = name
+        self.version = version
+
+    def _fit(self, texts, targets, validation, quiet, checkpoint=None):
+        self.fitted_ = True
+        return self
+
+    def _predict_scores(self, texts):
+        hits = np.array([[4.0 * ("martyr" in text.lower())] for text in texts])
+        probabilities = []
+        for classes, label in zip(self.classes_, ("regime", "glorification")):
+            logits = np.where(classes == label, hits, 0.0) if len(texts) else np.zeros((0, len(classes)))
+            probabilities.append(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True))
+        return Scores(probabilities, np.zeros(len(texts), dtype=bool))
+
+    def _save_state(self, folder):
+        return {}
+
+    @classmethod
+    def _from_saved(cls, folder, config, loader):
+        return cls()
+
+
+def test_a_new_model_kind_explains_by_occlusion_without_code_of_its_own():
+    model = KeywordModel().fit(["a"], [["neutral", "none"]])
+    text = "Glory to the martyr of the nation"
+    evidence = model.explain([text], [{"stance": "regime", "claim_type": "glorification"}])[0]
+    check_evidence(text, evidence, "occlusion")
+    for task in TASKS:
+        assert [item["text"] for item in evidence[task]] == ["martyr"]
+        assert evidence[task][0]["weight"] > 0
 
 
 @pytest.mark.parametrize("text, spans, expected", [
@@ -232,4 +272,4 @@ def test_explain_is_refused_by_the_dask_engine(cli, tmp_path):
     (tmp_path / "in.txt").write_text("The strike goes on.\n", encoding="utf-8")
     process = cli("classify", "in.txt", "--engine", "dask", "--explain", "-o", "out.parquet", "--model", "tfidf")
     assert process.returncode == 2
-    assert "--explain: not available with --engine dask" in process.stderr
+    assert "--explain: not available on the dask engine" in process.stderr

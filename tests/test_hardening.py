@@ -66,7 +66,7 @@ def test_documents_of_any_unicode_split_into_exact_offsets(text):
 @pytest.mark.parametrize("model", MODELS)
 def test_same_labels_across_batch_sizes_and_runs(model):
     from conftest import SEEDS_DIR
-    from stancekit.segment import split_sentences
+    from stancekit.data.segment import split_sentences
 
     texts = [s.text for path in sorted(SEEDS_DIR.glob("*.txt"))[:2]
              for s in split_sentences(path.read_text(encoding="utf-8"))]

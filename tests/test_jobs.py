@@ -9,7 +9,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
+
+from stancekit.jobs.local import INTERRUPT_HOOK
 
 from conftest import cli_env, make_record, write_jsonl
 
@@ -35,21 +36,15 @@ def test_output_that_is_an_input_is_refused_even_through_a_link(cli, tmp_path):
     assert process.returncode == 2 and (tmp_path / "in.jsonl").read_bytes() == before
 
 
-def _interrupted_job(tmp_path, *options: str) -> list[str]:
-    """Start a long job, kill it after its first checkpoint, and return its command."""
-    lines = [f"Item {i}: prices rose again as the rial fell for a {i}th day." for i in range(150000)]
+def _interrupted_job(tmp_path, *options: str) -> None:
+    """Run a job that is killed once it has written 300 records (its batches are 256 records: the last
+    checkpoint is at 256, the partial output runs past it)."""
+    lines = [f"Item {i}: prices rose again as the rial fell for a {i}th day." for i in range(1000)]
     (tmp_path / "in.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    command = [sys.executable, "-m", "stancekit", "classify", "in.txt", "-o", "out.jsonl", *options]
-    job = subprocess.Popen(command, cwd=tmp_path, env=cli_env(), stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-    progress = tmp_path / "out.jsonl.progress"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and job.poll() is None and not progress.exists():
-        time.sleep(0.02)
-    assert job.poll() is None, "the job finished before it could be interrupted"
-    job.send_signal(signal.SIGKILL)
-    job.wait()
-    return command
+    job = subprocess.run([sys.executable, "-m", "stancekit", "classify", "in.txt", "-o", "out.jsonl", *options],
+                         cwd=tmp_path, env=dict(cli_env(), **{INTERRUPT_HOOK: "KILL:300"}), capture_output=True)
+    assert job.returncode == -signal.SIGKILL, job.stderr
+    assert (tmp_path / "out.jsonl.progress").exists() and not (tmp_path / "out.jsonl").exists()
 
 
 def test_resume_refuses_a_different_model_options_or_input(cli, tmp_path):
@@ -136,20 +131,20 @@ def test_table_shows_the_chosen_text_field(cli, tmp_path):
     assert process.stdout.splitlines()[1].endswith("Parliament meets on Sunday.")
 
 
-def test_interrupt_is_reported_once(tmp_path):
-    lines = [f"Line {i} about the strikes in Abadan." for i in range(400000)]
+def test_interrupt_is_reported_once_and_keeps_what_resume_needs(tmp_path):
+    lines = [f"Line {i} about the strikes in Abadan." for i in range(1000)]
     (tmp_path / "in.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    job = subprocess.Popen([sys.executable, "-m", "stancekit", "classify", "in.txt", "--model", "tfidf",
-                            "-o", "out.jsonl"], cwd=tmp_path, env=cli_env(), stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (tmp_path / "out.jsonl.progress").exists():
-        time.sleep(0.02)
-    job.send_signal(signal.SIGINT)
-    _, stderr = job.communicate(timeout=60)
+    command = [sys.executable, "-m", "stancekit", "classify", "in.txt", "--model", "tfidf", "--batch-size", "100",
+               "-o", "out.jsonl"]
+    job = subprocess.run(command, cwd=tmp_path, env=dict(cli_env(), **{INTERRUPT_HOOK: "INT:500"}),
+                         capture_output=True, text=True)
     assert job.returncode == 130
-    assert stderr.count("interrupted") == 1
-    assert "--resume to continue out.jsonl" in stderr
+    assert job.stderr.count("interrupted") == 1
+    assert "--resume to continue out.jsonl" in job.stderr
+    assert json.loads((tmp_path / "out.jsonl.progress").read_text())["records_done"] == 500
+    resumed = subprocess.run([*command, "--resume"], cwd=tmp_path, env=cli_env(), capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert [row["input_line"] for row in read_jsonl(tmp_path / "out.jsonl")] == list(range(1, 1001))
 
 
 def test_every_output_record_names_its_file_line_and_document(cli, tmp_path):

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from stancekit.report import CONTENT_SECURITY_POLICY, Document, read_documents, write_report
+from stancekit.errors import InputError
+from stancekit.jobs.report import read_documents, write_report
+from stancekit.views.report import CONTENT_SECURITY_POLICY, Document
 
 from conftest import write_jsonl
 
@@ -117,6 +119,19 @@ def test_report_errors_are_one_line(cli, tmp_path, args, message):
 def test_read_documents(tmp_path):
     (tmp_path / "a.txt").write_text("One.\nTwo.", encoding="utf-8")
     assert read_documents(str(tmp_path / "a.txt")) == [Document("a.txt", "One.\nTwo.")]
+
+
+def test_a_txt_document_is_read_through_the_line_reader(tmp_path):
+    """A byte-order mark is dropped and Windows line endings become \\n; binary data and invalid UTF-8 are
+    errors naming the line, as for every other input."""
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbfOne.\r\nTwo.\r\n")
+    assert read_documents(str(tmp_path / "bom.txt")) == [Document("bom.txt", "One.\nTwo.\n")]
+    (tmp_path / "nul.txt").write_bytes(b"fine\nbin\x00ary\n")
+    with pytest.raises(InputError, match=r"nul\.txt:2: binary data"):
+        read_documents(str(tmp_path / "nul.txt"))
+    (tmp_path / "latin.txt").write_bytes(b"caf\xe9\n")
+    with pytest.raises(InputError, match=r"latin\.txt:1: invalid UTF-8"):
+        read_documents(str(tmp_path / "latin.txt"))
 
 
 def _browser() -> str | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-import stancekit.segment
-from stancekit.segment import split_sentences
+import stancekit.data.segment
+from stancekit.data.segment import split_sentences
 
 from conftest import SEEDS_DIR
 
@@ -133,8 +133,8 @@ class CountingSegmenter:
 @pytest.mark.parametrize("sentence", ["Officials said the talks in Vienna would resume next week after a short pause.",
                                       "The strike goes on"])  # the second never ends: cut at spaces
 def test_splitting_work_grows_linearly_with_the_length(monkeypatch, sentence):
-    counter = CountingSegmenter(stancekit.segment._segmenter())
-    monkeypatch.setattr(stancekit.segment, "_segmenter", lambda: counter)
+    counter = CountingSegmenter(stancekit.data.segment._segmenter())
+    monkeypatch.setattr(stancekit.data.segment, "_segmenter", lambda: counter)
     work = []
     for copies in (600, 1200):
         counter.characters = 0

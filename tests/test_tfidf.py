@@ -88,7 +88,7 @@ def test_validation_set_chooses_C_per_task():
 
 
 def test_C_is_chosen_by_the_shared_macro_f1_on_dev():
-    from stancekit.evaluate import macro_f1
+    from stancekit.metrics import macro_f1
 
     texts = [t for t, _, _ in TINY_TRAIN]
     labels = np.array([[s, c] for _, s, c in TINY_TRAIN], dtype=object)

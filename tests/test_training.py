@@ -11,7 +11,7 @@ import pytest
 from stancekit.classifiers.tfidf import TfidfClassifier
 from stancekit.errors import ModelError
 from stancekit.registry import MODEL_KINDS, classifier_class, ensemble_member_kinds, make_model
-from stancekit.training import data_sha256, train
+from stancekit.jobs.training import data_sha256, train
 
 from conftest import TINY_TRAIN, cli_env, make_record, write_jsonl
 
@@ -48,7 +48,6 @@ def test_every_kind_in_the_table_is_a_model_class_the_cli_offers():
 
 
 def test_a_registered_kind_is_offered_by_the_cli_and_joins_the_default_ensemble(monkeypatch):
-    from stancekit.classifiers.ensemble import EnsembleClassifier
     from stancekit.cli import build_parser
     from stancekit.registry import ModelKind
 
@@ -56,7 +55,9 @@ def test_a_registered_kind_is_offered_by_the_cli_and_joins_the_default_ensemble(
                         ModelKind("stancekit.classifiers.tfidf:TfidfClassifier", "characters only", True))
     assert "tfidf_chars" in build_parser().parse_args(["train", "--model", "tfidf_chars", "--out", "x"]).kind
     assert ensemble_member_kinds() == ["transformer", "tfidf", "tfidf_chars"]
-    assert list(EnsembleClassifier()._initial_members()) == ["transformer", "tfidf", "tfidf_chars"]
+    members = make_model("ensemble", seed=5).members
+    assert list(members) == ["transformer", "tfidf", "tfidf_chars"]
+    assert members["transformer"].seed == 5
 
 
 def test_importing_the_registry_and_the_cli_loads_no_model_library():
@@ -85,7 +86,7 @@ def test_save_refuses_a_folder_that_is_not_a_model_even_with_overwrite(tmp_path)
 def test_save_replaces_a_model_only_with_overwrite_and_uses_an_empty_folder(tmp_path):
     model = fitted_tfidf()
     folder = model.save(tmp_path / "m", card="# first")
-    with pytest.raises(ModelError, match="already holds a model; pass overwrite=True"):
+    with pytest.raises(ModelError, match="already holds a model; to replace it, save with `overwrite`"):
         model.save(folder, card="# second")
     assert (folder / "MODEL_CARD.md").read_text() == "# first"
     model.save(folder, card="# second", overwrite=True)
@@ -118,15 +119,15 @@ def test_data_hash_ignores_record_and_key_order_but_not_content(tiny_data):
 
 def test_train_ensemble_cli_saves_a_working_ensemble_with_name_version_and_data_hash(
         tiny_data, cli, tmp_path, monkeypatch, capsys):
-    from stancekit.classifiers import ensemble
+    from stancekit import registry
     from stancekit.cli import main
 
     records, data, splits = tiny_data
     out = tmp_path / "my ensemble"
     # the default members, with a transformer small enough for a test
     small = {"epochs": 1, "trainable_layers": 1, "max_length": 32}
-    monkeypatch.setattr(ensemble, "make_model", lambda kind, seed: make_model(
-        kind, seed=seed, **(small if kind == "transformer" else {})))
+    monkeypatch.setattr(registry, "default_members", lambda seed=None: {
+        "transformer": make_model("transformer", seed=seed, **small), "tfidf": make_model("tfidf", seed=seed)})
     assert main(["train", "--model", "ensemble", "--data", str(data), "--splits", str(splits), "--out", str(out),
                  "--name", "campaign-2024", "--version", "0.3.0", "--quiet"]) == 0, capsys.readouterr().err
     config = json.loads((out / "config.json").read_text())
@@ -148,8 +149,7 @@ def test_train_ensemble_cli_saves_a_working_ensemble_with_name_version_and_data_
 
     again = cli("train", "--model", "tfidf", "--data", data, "--splits", splits, "--out", out, "--quiet")
     assert again.returncode == 2
-    assert again.stderr.strip().endswith("already holds a model; pass overwrite=True "
-                                         "('stancekit train --overwrite') to replace it")
+    assert again.stderr.strip().endswith("already holds a model; to replace it, save with --overwrite")
 
 
 def test_info_on_a_shipped_model(cli):
@@ -260,7 +260,7 @@ def _transfer_folder(folder, rows, probabilities):
 
 
 def test_distillation_learns_the_teachers_probabilities_mixed_with_gold_labels(tiny_data, tmp_path):
-    from stancekit.distillation import load_transfer, student_targets
+    from stancekit.jobs.distillation import load_transfer, student_targets
     from stancekit.labels import get_scheme
 
     records, data, splits = tiny_data

@@ -57,7 +57,7 @@ def fine_tune(texts, targets, validation=None, checkpoint=None, **params):
 
 
 def test_early_stopping_keeps_the_best_epoch_by_the_shared_macro_f1():
-    from stancekit.evaluate import macro_f1
+    from stancekit.metrics import macro_f1
 
     texts = [t for t, _, _ in TRAIN]
     labels = np.array([[s, c] for _, s, c in TRAIN], dtype=object)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stancekit.data import validate_files
+from stancekit.data.validation import validate_files
 
 from conftest import make_record, write_jsonl
 

@@ -14,7 +14,7 @@ from collections import Counter
 
 from sklearn.metrics import cohen_kappa_score, f1_score
 
-from stancekit.data import iter_jsonl
+from stancekit.io.lines import iter_jsonl
 from stancekit.labels import TASKS
 
 

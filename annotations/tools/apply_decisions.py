@@ -16,7 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
-from stancekit.data import iter_jsonl
+from stancekit.io.lines import iter_jsonl
 from stancekit.labels import TASKS
 
 ANNOTATIONS = Path(__file__).resolve().parents[1]

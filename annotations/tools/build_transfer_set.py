@@ -23,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 from stancekit.data import corpus_files, load_records, read_split_assignment, split_records
-from stancekit.near_duplicates import DEFAULT_THRESHOLD, near_duplicate_pairs
+from stancekit.data.near_duplicates import DEFAULT_THRESHOLD, near_duplicate_pairs
 
 ANNOTATIONS = Path(__file__).resolve().parents[1]
 TRANSFER = ANNOTATIONS / "transfer"

@@ -12,8 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from stancekit.data.segment import split_sentences
 from stancekit.labels import get_scheme
-from stancekit.segment import split_sentences
 
 
 def main(seed_dir: str, out: str) -> None:

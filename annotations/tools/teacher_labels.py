@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from stancekit.artifacts import model_digest
-from stancekit.distillation import TEACHER_FILE, TEACHER_LABELS_FILE, TRANSFER_FILE
+from stancekit.jobs.distillation import TEACHER_FILE, TEACHER_LABELS_FILE, TRANSFER_FILE
 from stancekit.labels import TASKS, get_scheme
 from stancekit.registry import load_model, resolve
 

@@ -15,30 +15,39 @@ Targets: ``fit`` takes either labels, an ``(n, 2)`` array of (stance, claim_type
 names, or probabilities, a list of one ``(n, n_labels)`` array per task with columns in
 ``classes_`` order (the format of ``predict_proba``), for distillation or label
 smoothing. Both reach the models as per-task probability arrays (labels one-hot).
+
+Every model explains its predictions (``explain``: by occlusion unless a model kind does
+better) and is saved in the folder layout of ``stancekit.artifacts``. A model that the
+registry's cache hands to every caller is marked ``shared``: fitting it or setting its
+parameters would change every other caller's model, so both are refused.
 """
 
 from __future__ import annotations
 
 import inspect
 import shutil
-import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Sequence
+from typing import Callable, ClassVar, Sequence
 
 import numpy as np
 
 from ..artifacts import (CARD_FILE, CONFIG_FILE, is_model_folder, model_digest, model_files, read_config,
                          write_json, write_manifest)
 from ..errors import ModelError
-from ..files import current_umask
+from ..files import atomic_folder
 from ..labels import TASKS, get_scheme
+from .explanations import EVIDENCE_TOP_K, occlusion_evidence
 
 _ROW_SUM_TOLERANCE = 1e-5
 
 Validation = tuple[list[str], list[np.ndarray]]
 """Held-out texts and their per-task target probabilities."""
+ModelLoader = Callable[[str | Path], "TextClassifier"]
+"""Loads a saved model by shipped name or folder: how a model made of other saved models (an
+ensemble) loads them. ``stancekit.load_model`` hands in itself, so that a model used alone and as a
+part is loaded once; the classifiers never import the registry."""
 
 
 @dataclass
@@ -49,14 +58,15 @@ class Scores:
     truncated: np.ndarray
 
 
-def check_texts(texts: Sequence[str]) -> list[str]:
-    """Return ``texts`` as a list, raising TypeError naming the type of any non-string item."""
+def check_texts(texts: Sequence[str], offset: int = 0) -> list[str]:
+    """Return ``texts`` as a list, raising TypeError naming the type and position (counted from
+    ``offset``) of any non-string item."""
     if isinstance(texts, (str, bytes)):
         raise TypeError(f"expected a sequence of str, got a single {type(texts).__name__}")
     checked = list(texts)
     for index, text in enumerate(checked):
         if not isinstance(text, str):
-            raise TypeError(f"text at position {index} is of type {type(text).__name__}, expected str")
+            raise TypeError(f"text at position {offset + index} is of type {type(text).__name__}, expected str")
     return checked
 
 
@@ -137,7 +147,9 @@ class TextClassifier(ABC):
         return {name: getattr(self, name) for name in self._get_param_names()}
 
     def set_params(self, **params) -> "TextClassifier":
-        """Set constructor parameters by name; returns self. An unknown name is a ValueError."""
+        """Set constructor parameters by name; returns self. An unknown name is a ValueError; a
+        ``shared`` model refuses (ModelError)."""
+        self._refuse_if_shared("changing its parameters")
         valid = self._get_param_names()
         for name, value in params.items():
             if name not in valid:
@@ -159,6 +171,20 @@ class TextClassifier(ABC):
         return Tags(estimator_type="classifier", target_tags=TargetTags(required=True, multi_output=True),
                     classifier_tags=ClassifierTags(), input_tags=InputTags(one_d_array=True, two_d_array=False,
                                                                            string=True))
+
+    def shared(self, owner: str) -> "TextClassifier":
+        """Mark this model as the one instance that ``owner`` (the registry's cache) gives every
+        caller; returns self. From then on ``fit`` and ``set_params`` refuse, so that no caller
+        changes the model the others use: they work on ``sklearn.base.clone(model)``."""
+        self._shared_by = owner
+        return self
+
+    def _refuse_if_shared(self, change: str) -> None:
+        owner = self.__dict__.get("_shared_by")
+        if owner is not None:
+            raise ModelError(f"this {self.kind} model is the one {owner} gives every caller, so {change} would "
+                             "change theirs too; work on a copy: sklearn.base.clone(model) (unfitted, same "
+                             "parameters)")
 
     def _check_fitted(self, attribute: str | None = None) -> None:
         """Raise scikit-learn's NotFittedError unless the model holds learned values (or ``attribute``)."""
@@ -191,6 +217,7 @@ class TextClassifier(ABC):
         the same run there (same settings and data) continues from it and ends with the
         model an uninterrupted fit gives. Models that train in one go ignore it.
         """
+        self._refuse_if_shared("fitting it")
         texts = check_texts(X)
         targets = target_probabilities(Y, len(texts))
         if validation is not None:
@@ -221,6 +248,19 @@ class TextClassifier(ABC):
     def full_precision(self) -> "TextClassifier":
         """This model on its full-precision inference path, sharing its weights (itself when it has one path)."""
         return self
+
+    def explain(self, texts: Sequence[str], labels: Sequence[dict[str, str]],
+                top_k: int = EVIDENCE_TOP_K) -> list[dict]:
+        """Evidence for the given label of each task (``labels``: one ``{task: label}`` per text, usually
+        the predicted ones), one dict per text.
+
+        Each dict holds, per task, a list of ``{"start", "end", "text", "weight"}`` spans (toward
+        the label first, strongest first; then against it; weights in log-odds), and ``method``:
+        how they were measured. By default by occlusion (deleting words, on ``full_precision``);
+        a model kind that can do better overrides this (see ``stancekit.classifiers.explanations``).
+        """
+        self._check_fitted()
+        return occlusion_evidence(self, check_texts(texts), list(labels), top_k)
 
     def predict_proba(self, X: Sequence[str]) -> list[np.ndarray]:
         """Return ``[stance_probabilities, claim_type_probabilities]`` for ``X``."""
@@ -268,8 +308,8 @@ class TextClassifier(ABC):
 
     @classmethod
     @abstractmethod
-    def _from_saved(cls, folder: Path, config: dict) -> "TextClassifier":
-        """Rebuild a fitted model from a verified folder and its config."""
+    def _from_saved(cls, folder: Path, config: dict, loader: ModelLoader | None) -> "TextClassifier":
+        """Rebuild a fitted model from a verified folder and its config (``loader``: see ``load``)."""
 
     def save(self, folder: str | Path, card: str | None = None, extra: dict | None = None,
              overwrite: bool = False) -> Path:
@@ -286,9 +326,7 @@ class TextClassifier(ABC):
         self._check_fitted()
         folder = Path(folder)
         check_destination(folder, overwrite)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        try:
+        with atomic_folder(folder, install=_install) as staging:
             fitted = self._save_state(staging)
             write_json(staging / CONFIG_FILE,
                        {"kind": self.kind, "name": self.name, "version": self.version,
@@ -298,22 +336,19 @@ class TextClassifier(ABC):
                         **(extra or {})})
             if card is not None:
                 (staging / CARD_FILE).write_text(card, encoding="utf-8")
-            for path in staging.rglob("*"):
-                path.chmod((0o777 if path.is_dir() else 0o666) & ~current_umask())
             write_manifest(staging)
-            staging.chmod(0o777 & ~current_umask())
-            _replace(folder, staging)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         return folder
 
     @classmethod
-    def load(cls, folder: str | Path) -> "TextClassifier":
-        """Load a model saved by ``save``, after verifying its checksums and label scheme."""
+    def load(cls, folder: str | Path, loader: ModelLoader | None = None) -> "TextClassifier":
+        """Load a model saved by ``save``, after verifying its checksums and label scheme.
+
+        ``loader`` loads the saved models this one is made of (an ensemble's members);
+        ``stancekit.load_model`` passes itself. A model made of no others ignores it.
+        """
         folder = Path(folder)
         config = read_config(folder, expected_kind=cls.kind)
-        model = cls._from_saved(folder, config)
+        model = cls._from_saved(folder, config, loader)
         model.loaded_from_ = folder.resolve()
         model.manifest_sha256_ = model_digest(folder)
         return model
@@ -331,8 +366,7 @@ def check_destination(folder: Path, overwrite: bool) -> None:
         raise ModelError(f"{folder}: exists and is not a folder; choose another output folder")
     if is_model_folder(folder):
         if not overwrite:
-            raise ModelError(f"{folder}: already holds a model; pass overwrite=True "
-                             "('stancekit train --overwrite') to replace it")
+            raise ModelError(f"{folder}: already holds a model; to replace it, save with `overwrite`")
         model_files(folder)  # refuses an unreadable manifest now, before any training
     elif any(folder.iterdir()):
         raise ModelError(f"{folder}: exists and is not a stancekit model folder; choose a new or "
@@ -360,7 +394,7 @@ def other_files(folder: Path) -> list[str]:
     return found
 
 
-def _replace(folder: Path, staging: Path) -> None:
+def _install(staging: Path, folder: Path) -> None:
     """Move ``staging`` to ``folder``, replacing what is there only once the new folder is in place.
 
     The files of the old model are removed; every other file in ``folder`` moves into the new one.

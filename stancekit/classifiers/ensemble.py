@@ -6,10 +6,11 @@ calibration temperature per task are chosen on the dev split.
 
 Members are referred to, never copied: the ensemble's config names each member, by
 shipped model name or by a folder path relative to the ensemble, with the SHA-256 of
-the member's manifest. Loading goes through the registry's cache, so a model used
-alone and in an ensemble is in memory once, and refuses a member whose manifest no
-longer matches. Members that are not shipped models (those trained with the
-ensemble, for instance) are saved in ``members/NAME/`` inside the ensemble's folder.
+the member's manifest. Loading takes the members from the model loader it is given
+(``stancekit.load_model`` gives its cache, so a model used alone and in an ensemble is
+in memory once) and refuses a member whose manifest no longer matches. Members that are
+not shipped models (those trained with the ensemble, for instance) are saved in
+``members/NAME/`` inside the ensemble's folder.
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ from typing import Sequence
 
 import numpy as np
 
-from ..artifacts import model_digest
+from ..artifacts import model_digest, shipped_name
 from ..errors import ModelError
-from ..evaluate import macro_f1
 from ..labels import TASKS
-from ..registry import ensemble_member_kinds, load_model, make_model, resolve, shipped_name
-from .base import Scores, TextClassifier, Validation, check_texts, target_probabilities
+from ..metrics import macro_f1
+from .base import ModelLoader, Scores, TextClassifier, Validation, check_texts, target_probabilities
 from .calibration import fit_temperature, softmax
 
 _MEMBERS_FOLDER = "members"
@@ -34,8 +34,9 @@ _MEMBERS_FOLDER = "members"
 class EnsembleClassifier(TextClassifier):
     """Combine member models: ``log p = sum(weight_m * log p_m)``, renormalised, over a temperature.
 
-    ``members`` maps a name to a model; by default one model of each kind that
-    ``registry.MODEL_KINDS`` marks as an ensemble member (seeded with ``seed``). ``fit``
+    ``members`` maps a name to a model (``stancekit.registry.make_model("ensemble", seed=...)``
+    gives one model of each kind that ``registry.MODEL_KINDS`` marks as an ensemble member, made
+    with the ensemble's ``seed``). ``fit``
     fits a clone of every member on the training data (``members_``), then chooses the
     weights (the first member's from ``weight_grid``, the others sharing what is left
     equally) by dev mean macro-F1 and fits the temperatures on dev. ``combine`` does the
@@ -53,26 +54,25 @@ class EnsembleClassifier(TextClassifier):
         self.name = name
         self.version = version
 
-    def _initial_members(self) -> dict[str, TextClassifier]:
-        if self.members is not None:
-            return self.members
-        return {kind: make_model(kind, seed=self.seed) for kind in ensemble_member_kinds()}
-
     def _fit(self, texts: list[str], targets: list[np.ndarray], validation: Validation | None,
              quiet: bool, checkpoint: Path | None = None) -> "EnsembleClassifier":
         """Fit a clone of every member (each checkpointing in ``checkpoint/NAME``), then choose
         weights and temperatures (needs ``validation``)."""
         from sklearn.base import clone
 
+        if not self.members:
+            raise ValueError("an ensemble needs members: pass members={name: model}, or make it with "
+                             "stancekit.registry.make_model('ensemble') (one model of each member kind)")
         if validation is None:
             raise ValueError("an ensemble needs a validation set to choose its weights")
         self.members_ = {name: clone(member).fit(texts, targets, validation=validation, quiet=quiet,
                                                  checkpoint=checkpoint / name if checkpoint else None)
-                         for name, member in self._initial_members().items()}
+                         for name, member in self.members.items()}
         return self._choose(*validation)
 
     def combine(self, X_dev: Sequence[str], Y_dev) -> "EnsembleClassifier":
         """Choose the weights and temperatures on held-out data, with the fitted ``members`` as they are."""
+        self._refuse_if_shared("combining it")
         if self.members is None:
             raise ValueError("combine() needs fitted members: pass members={name: model}")
         for member in self.members.values():
@@ -154,7 +154,11 @@ class EnsembleClassifier(TextClassifier):
         return {"members": references, "weights": self.weights_, "temperature": self.temperature_}
 
     @classmethod
-    def _from_saved(cls, folder: Path, config: dict) -> "EnsembleClassifier":
+    def _from_saved(cls, folder: Path, config: dict, loader: ModelLoader | None) -> "EnsembleClassifier":
+        """The weights and temperatures from the config, the members from ``loader``."""
+        if loader is None:
+            raise ModelError(f"{folder}: an ensemble loads its members through a model loader; "
+                             "load it with stancekit.load_model")
         try:
             fitted = config["fitted"]
             weights = {name: float(w) for name, w in fitted["weights"].items()}
@@ -164,7 +168,8 @@ class EnsembleClassifier(TextClassifier):
                           for name in weights}
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelError(f"{folder}: unreadable ensemble state in its config ({exc!r})") from None
-        members = {name: _load_member(folder, name, target, sha256) for name, (sha256, target) in references.items()}
+        members = {name: _load_member(loader, folder, name, target, sha256)
+                   for name, (sha256, target) in references.items()}
         model = cls._from_settings(config["settings"], config, members=members)
         model.members_ = members
         model.weights_ = weights
@@ -172,16 +177,16 @@ class EnsembleClassifier(TextClassifier):
         return model
 
 
-def _load_member(folder: Path, name: str, target: str | Path, sha256: str) -> TextClassifier:
-    """Load a member (a shipped model name or a folder) through the registry's cache; check its manifest hash."""
+def _load_member(loader: ModelLoader, folder: Path, name: str, target: str | Path, sha256: str) -> TextClassifier:
+    """Load a member (a shipped model name or a folder) with ``loader``; check its manifest hash."""
     try:
-        member = load_model(resolve(target))
+        member = loader(target)
     except ModelError as exc:
         raise ModelError(f"{folder}: ensemble member {name!r}: {exc}") from None
     if member.manifest_sha256_ != sha256:
         raise ModelError(f"{folder}: ensemble member {name!r} ({target}) has changed since the ensemble was "
                          f"saved: expected manifest SHA-256 {sha256}, found {member.manifest_sha256_}; "
-                         "retrain the ensemble ('stancekit train --model ensemble') or restore the member")
+                         "retrain the ensemble or restore the member")
     return member
 
 

@@ -2,19 +2,31 @@
 
 Saved as JSON (settings) and safetensors (n-gram buckets, IDF weights, coefficients),
 never as a pickle; prediction is hashing, a sparse matrix product and a softmax.
+
+Explanations are exact (``method: "linear"``): the model's scores are linear in its n-gram
+features, so the label's calibrated log-odds against the mean of all labels,
+``log p(label) - mean over labels c of log p(c)``, is an intercept term plus one term per
+n-gram occurrence (its TF-IDF value times the label's coefficient less the mean
+coefficient, over the temperature). Each term goes to the words its n-gram covers, in
+proportion to the characters it covers in each (a character n-gram across two words is
+shared); terms of n-grams of spaces or punctuation alone are the ``rest``. Word weights,
+intercept and rest add up to the log-odds exactly (``linear_attributions``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from ..errors import ModelError
-from ..evaluate import macro_f1
 from ..labels import TASKS
-from .base import Scores, TextClassifier, Validation
+from ..metrics import macro_f1
+from .base import ModelLoader, Scores, TextClassifier, Validation
 from .calibration import fit_temperature, softmax
+from .explanations import EVIDENCE_TOP_K, Span, evidence_entries, evidence_groups, words
 from .hashed_ngrams import HashedCharNgramVectorizer, HashedWordNgramVectorizer
 
 _WEIGHTS_FILE = "weights.safetensors"
@@ -124,6 +136,52 @@ class TfidfClassifier(TextClassifier):
             offset += block.shape[1]
         return Scores([softmax(logits[task] / self.temperature_[task]) for task in TASKS], truncated)
 
+    # --- explanations -----------------------------------------------------------------
+
+    def explain(self, texts: Sequence[str], labels: Sequence[dict[str, str]],
+                top_k: int = EVIDENCE_TOP_K) -> list[dict]:
+        """Exact evidence (``method: "linear"``): each word's share of the label's log-odds (see the module doc)."""
+        evidence = []
+        for text, attribution in zip(texts, self.linear_attributions(texts, labels)):
+            evidence.append({task: evidence_entries(text, a.spans, [(sign, group, float(a.weights[group].sum()))
+                                                                    for sign, group in evidence_groups(a.weights, top_k)])
+                             for task, a in attribution.items()})
+        return [{**item, "method": "linear"} for item in evidence]
+
+    def linear_attributions(self, texts: Sequence[str], labels: Sequence[dict[str, str]]
+                            ) -> list[dict[str, "LinearAttribution"]]:
+        """Per text and task, the exact split of the label's log-odds over the words of the text."""
+        self._check_fitted()
+        cut = [text[:self.max_chars] for text in texts]
+        label_rows = {task: np.array([list(classes).index(item[task]) for item in labels], dtype=np.int64)
+                      for task, classes in zip(TASKS, self.classes_)}
+        centered = {task: _centered(self.coef_[task], self.temperature_[task]) for task in TASKS}
+        intercepts = {task: _centered(self.intercept_[task][:, None], self.temperature_[task])[:, 0]
+                      for task in TASKS}
+        rows, starts, ends, terms = [], [], [], {task: [] for task in TASKS}
+        offset = 0
+        for vectorizer in self.vectorizers_.values():
+            found = vectorizer.occurrences(cut)
+            rows.append(found.rows)
+            starts.append(found.starts)
+            ends.append(found.ends)
+            for task in TASKS:
+                coefficient = centered[task][label_rows[task][found.rows], offset + found.columns]
+                terms[task].append(found.weights.astype(np.float64) * coefficient)
+            offset += len(vectorizer.buckets_)
+        rows, starts, ends = np.concatenate(rows), np.concatenate(starts), np.concatenate(ends)
+        terms = {task: np.concatenate(values) for task, values in terms.items()}
+        result = []
+        for index, text in enumerate(cut):
+            mine = np.flatnonzero(rows == index)
+            first, last = _original_offsets(text, starts[mine], ends[mine])
+            spans = words(text)
+            share = _word_shares(spans, first, last, len(text))
+            result.append({task: _attribution(labels[index][task], spans, share, terms[task][mine],
+                                              float(intercepts[task][label_rows[task][index]]))
+                           for task in TASKS})
+        return result
+
     def describe(self) -> str:
         """Architecture and chosen settings, for the model card."""
         return (f"Hashed TF-IDF features of lower-cased word {tuple(self.word_ngram_range)}-grams and "
@@ -151,12 +209,11 @@ class TfidfClassifier(TextClassifier):
         return {"C": self.C_}
 
     @classmethod
-    def _from_saved(cls, folder: Path, config: dict) -> "TfidfClassifier":
+    def _from_saved(cls, folder: Path, config: dict, loader: ModelLoader | None) -> "TfidfClassifier":
         from safetensors.numpy import load_file
 
         if "C" not in config.get("fitted", {}):
-            raise ModelError(f"{folder}: saved by an older stancekit (its config has no fitted C); "
-                             "retrain it with 'stancekit train --model tfidf'")
+            raise ModelError(f"{folder}: saved by an older stancekit (its config has no fitted C); retrain it")
         model = cls._from_settings(config["settings"], config)
         tensors = load_file(str(folder / _WEIGHTS_FILE))
         model.vectorizers_ = model._vectorizers()
@@ -178,3 +235,66 @@ def _rows(matrix: np.ndarray, order: list[int], fill: float = 0.0) -> np.ndarray
         if index >= 0:
             out[row] = matrix[index]
     return out
+
+
+# exact evidence ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LinearAttribution:
+    """One label's log-odds for one text split into word weights, the intercept term and the rest.
+
+    ``weights.sum() + intercept + rest`` equals ``log p(label) - mean(log p)`` of the model's
+    probabilities.
+    """
+
+    label: str
+    spans: list[Span]
+    weights: np.ndarray
+    intercept: float
+    rest: float
+
+
+def _centered(coef: np.ndarray, temperature: float) -> np.ndarray:
+    """Coefficients less their mean over labels, over the temperature (float64)."""
+    coef = coef.astype(np.float64)
+    return (coef - coef.mean(axis=0, keepdims=True)) / temperature
+
+
+def _original_offsets(text: str, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Map spans in ``text.lower()`` back to ``text`` (lower-casing can lengthen a character, e.g. 'İ')."""
+    lengths = [len(character.lower()) for character in text]
+    if sum(lengths) == len(text):
+        return starts, ends
+    origin = np.repeat(np.arange(len(text)), lengths)
+    return origin[starts], origin[ends - 1] + 1
+
+
+@dataclass(frozen=True)
+class _Shares:
+    """How n-gram occurrences cover words: per covered character, its occurrence, word and share."""
+
+    occurrence: np.ndarray
+    word: np.ndarray
+    share: np.ndarray
+    uncovered: np.ndarray
+    """Occurrences that cover no word character."""
+
+
+def _word_shares(spans: list[Span], starts: np.ndarray, ends: np.ndarray, length: int) -> _Shares:
+    word_of_character = np.full(length, -1, dtype=np.int64)
+    for number, (start, end) in enumerate(spans):
+        word_of_character[start:end] = number
+    sizes = ends - starts
+    occurrence = np.repeat(np.arange(len(starts)), sizes)
+    position = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+    word = word_of_character[position]
+    inside = word >= 0
+    occurrence, word = occurrence[inside], word[inside]
+    covered = np.bincount(occurrence, minlength=len(starts))
+    return _Shares(occurrence, word, 1.0 / covered[occurrence], np.flatnonzero(covered == 0))
+
+
+def _attribution(label: str, spans: list[Span], shares: _Shares, terms: np.ndarray,
+                 intercept: float) -> LinearAttribution:
+    weights = np.bincount(shares.word, weights=terms[shares.occurrence] * shares.share, minlength=len(spans))
+    return LinearAttribution(label, spans, weights, intercept, float(terms[shares.uncovered].sum()))

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..labels import TASKS
-from .base import Scores, TextClassifier, Validation
+from .base import ModelLoader, Scores, TextClassifier, Validation
 from .calibration import fit_temperature, softmax
 from .encoders import MINILM_L6, Encoder, bf16_supported, limit_threads
 
@@ -358,9 +358,14 @@ class TransformerClassifier(TextClassifier):
         self.heads_.cpu()
         self._to_stored_form()
         self._prepare_inference()
+        self._prepare_serving()
         if validation is not None:
             self._calibrate(*validation)
         return self
+
+    def _prepare_serving(self) -> None:
+        """Build what inference serves from the trained network, before calibration (nothing here: the
+        network itself serves)."""
 
     def _calibrate(self, texts: list[str], targets: list[np.ndarray]) -> None:
         """Fit one temperature per task on held-out texts and target probabilities (minimising log-loss).
@@ -430,12 +435,20 @@ class TransformerClassifier(TextClassifier):
         return {"format": "pt", "base": self.base_encoder.package}
 
     @classmethod
-    def _from_saved(cls, folder: Path, config: dict) -> "TransformerClassifier":
+    def _from_saved(cls, folder: Path, config: dict, loader: ModelLoader | None) -> "TransformerClassifier":
+        model = cls._saved_model(config)
+        model.base_encoder.check_identity(model._saved_base, folder)
+        model._load_network(folder)
+        return model
+
+    @classmethod
+    def _saved_model(cls, config: dict) -> "TransformerClassifier":
+        """The model a config describes, before its tensors load: its settings, the identity of the
+        base encoder it was fine-tuned from (``_saved_base``) and its training precision."""
         settings = dict(config["settings"])
         base = settings.pop("base", None)
         model = cls._from_settings(settings, config)
-        model.base_encoder.check_identity(base, folder)
-        model._load_network(folder)
+        model._saved_base = base
         model.training_precision_ = config.get("fitted", {}).get("training_precision")
         return model
 

@@ -6,7 +6,7 @@ parameters of those layers train is the model's choice (``trained_parameters``: 
 them, or adapters, biases and LayerNorms); training runs on the model's ``device``. The loss
 is the sum of the two tasks' class-weighted cross-entropies against the target
 probabilities (one-hot for labels, where it is the usual weighted cross-entropy). With a
-validation set, every epoch is scored by dev macro-F1 (``evaluate.macro_f1``, against
+validation set, every epoch is scored by dev macro-F1 (``metrics.macro_f1``, against
 each text's most probable target label) on both tasks, and training stops when their
 mean has not improved for ``patience`` epochs; the best epoch's weights are kept.
 
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
-from ..evaluate import macro_f1
+from ..metrics import macro_f1
 from ..labels import TASKS
 from ..progress import progress_bar
 from .checkpoint import Checkpoint, load_checkpoint, run_fingerprint, save_checkpoint

@@ -1,8 +1,9 @@
 """The HTML document report: one self-contained page, readable offline, printed and without colour.
 
-``write_report`` labels every sentence of one or more documents, with evidence, and
-writes a single HTML file: no network requests, no external scripts, fonts or images
-(a Content-Security-Policy meta tag forbids them), CSS and JavaScript inline. Each
+``render`` turns documents and their sentence predictions (with evidence) into a single
+HTML page (``stancekit.jobs.report`` scores the documents and writes it): no network
+requests, no external scripts, fonts or images (a Content-Security-Policy meta tag
+forbids them), CSS and JavaScript inline. Each
 sentence carries its stance as a tint, a text tag (REG, OPP, NEU) and an underline style,
 so the page reads without colour; claim-type chips show the confidence; hovering, focusing
 or clicking a sentence highlights its evidence (outlined solid toward the label, dashed
@@ -17,15 +18,11 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from string import Template
 
-from . import __version__
-from .errors import InputError
-from .files import atomic_write_text
-from .io import display_name, read_inputs
-from .labels import TASKS
-from .prediction import REVIEW_BELOW, DocumentPrediction, Prediction
+from .. import __version__
+from ..labels import TASKS
+from ..prediction import REVIEW_BELOW, DocumentPrediction, Prediction
 
 STANCE_TAGS = {"regime": "REG", "opposition": "OPP", "neutral": "NEU"}
 """The text marker of each stance (unknown stances show their first three letters)."""
@@ -40,40 +37,6 @@ class Document:
 
     title: str
     text: str
-
-
-def read_documents(path: str, text_field: str = "text") -> list[Document]:
-    """The documents of a report's input: a .txt file is one document, a .jsonl file one per record.
-
-    A JSON Lines record's title is its ``title`` or ``id`` field, else its line number.
-    """
-    name = display_name(path)
-    suffix = Path(path).suffix.lower()
-    if not Path(path).is_file():
-        raise InputError("no such file", path=name)
-    if suffix == ".txt":
-        return [Document(Path(path).name, Path(path).read_text(encoding="utf-8"))]
-    if suffix not in (".jsonl", ".json"):
-        raise InputError("a report takes a .txt document or a .jsonl file of documents", path=name)
-    documents = []
-    for record in read_inputs(path, "jsonl", text_field):
-        if hasattr(record, "text"):
-            title = record.fields.get("title") or record.fields.get("id") or f"{name}, line {record.line}"
-            documents.append(Document(str(title), record.text))
-    return documents
-
-
-def write_report(documents: list[Document], output: str | Path, model: str | Path | None = None) -> Path:
-    """Label ``documents`` sentence by sentence with evidence and write the HTML report to ``output``."""
-    from .api import classify_document
-    from .registry import DEFAULT_MODEL, load_model
-
-    model = model or DEFAULT_MODEL
-    loaded = load_model(model)
-    predicted = [classify_document(document.text, model, explain=True) for document in documents]
-    page = render(documents, predicted, f"{loaded.name} {loaded.version}")
-    atomic_write_text(Path(output), page)
-    return Path(output)
 
 
 def render(documents: list[Document], predicted: list[DocumentPrediction], model: str) -> str:

@@ -1,8 +1,9 @@
 """Scoring past one machine with Dask: a dask dataframe, or input files, partition by partition.
 
-- ``classify_dask(frame)`` adds the prediction columns to a ``dask.dataframe`` with
-  ``map_partitions``; each partition goes through ``classify_frame``, so the values are
-  those of scoring on one machine. Write it with ``.to_parquet(...)``.
+- ``classify_dask(frame)`` (``from stancekit import classify_dask``) adds the prediction
+  columns to a ``dask.dataframe`` with ``map_partitions``; each partition goes through
+  ``scoring.score_frame``, as ``classify_frame`` does, so the values are those of scoring on
+  one machine. Write it with ``.to_parquet(...)``.
 - ``run_dask_job(job)`` (``stancekit classify --engine dask``) splits JSON Lines and text
   files into byte ranges, Parquet files into row groups and takes CSV files whole, scores
   each partition with ``ScoringPipeline`` on a Dask cluster, and writes it to its own
@@ -12,7 +13,8 @@
   Every partition has the same schema (``_plan``): an input column's values keep their
   type (JSON true/false as booleans, integers as int64, other numbers as float64; Parquet
   columns their own type) and a column whose values are of two types that no one Parquet
-  type holds is an error naming the file, line and field.
+  type holds is an error naming the file, line and field. The job is checked, described
+  and summed up as the local engine's is (``jobs.job``).
 
 Each worker process loads the model once (``load_model`` caches it per process) and limits
 torch and BLAS to ``threads`` threads per task, so that one worker per core does not
@@ -24,24 +26,24 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import dataclasses
-import glob
 import json
 import os
-import uuid
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Iterator
 
-from .errors import InputError, StancekitError
-from .files import atomic_write_text
-from .io import (STDIN, Span, check_distinct_paths, flatten_for_csv, input_columns, input_format, open_parquet,
-                 read_inputs, read_json_lines)
-from .pipeline import (DEFAULT_BATCH_SIZE, ClassifyJob, JobSummary, ScoringPipeline, job_fingerprint,
-                       prediction_sample)
-from .registry import DEFAULT_MODEL, load_model, resolve, shipped_models
+from ..errors import InputError, StancekitError
+from ..files import atomic_output, atomic_write_text
+from ..io.lines import Span, read_json_lines
+from ..io.readers import input_columns, open_parquet, read_inputs
+from ..io.resumable import job_differences
+from ..io.writers import flatten_for_csv
+from ..progress import progress_bar
+from ..registry import DEFAULT_MODEL, ModelIdentity, identify, load_model
+from .job import ClassifyJob, JobSummary, check_job, job_fingerprint
+from .scoring import (DEFAULT_BATCH_SIZE, JobCounts, ScoringPipeline, check_frame, output_columns, prediction_sample,
+                      score_frame)
 
 if TYPE_CHECKING:
     import dask.dataframe
@@ -84,27 +86,13 @@ def limit_threads(threads: int, torch_loaded: bool) -> None:
 
 
 def worker_model(model: str, threads: int):
-    """The model, loaded once per worker process, with the process's threads limited."""
+    """The model (a shipped name or a folder), loaded once per worker process, with the process's
+    threads limited."""
     import sys
 
     loaded = load_model(model)
     limit_threads(threads, "torch" in sys.modules)
     return loaded
-
-
-def worker_model_name(model: str | Path) -> str:
-    """How workers find a model: a shipped model's name, else its folder's absolute path."""
-    return str(model) if str(model) in shipped_models() else str(resolve(model))
-
-
-def model_identity(model: str | Path) -> SimpleNamespace:
-    """A model's name, version and labels from its config, without loading its weights."""
-    from .artifacts import read_config
-    from .labels import TASKS
-
-    config = read_config(resolve(model))
-    return SimpleNamespace(name=config["name"], version=config["version"],
-                           classes_=[config["labels"][task] for task in TASKS])
 
 
 # a dask dataframe in, a dask dataframe out --------------------------------------------------------
@@ -121,23 +109,16 @@ def classify_dask(frame: "dask.dataframe.DataFrame", text_column: str = "text", 
     require_dask()
     import pandas
 
-    if text_column not in frame.columns:
-        raise ValueError(f"no column {text_column!r} in the frame (columns: {', '.join(map(str, frame.columns))})")
-    sample = pandas.DataFrame.from_records([prediction_sample(model_identity(model), prefix)])
-    taken = [name for name in sample.columns if name in frame.columns]
-    if taken:
-        raise ValueError(f"the frame already has column(s) {', '.join(taken)}; "
-                         "choose a prefix for the prediction columns (prefix=...)")
+    identity = identify(model)
+    sample = pandas.DataFrame.from_records([prediction_sample(identity.classes, prefix)])
+    check_frame(frame.columns, text_column, sample.columns)
     meta = pandas.concat([frame._meta, sample.iloc[:0].set_axis(frame._meta.index[:0])], axis=1)
-    return frame.map_partitions(_classify_partition, text_column, worker_model_name(model), prefix, batch_size, threads,
+    return frame.map_partitions(_classify_partition, text_column, identity.reference, prefix, batch_size, threads,
                                 meta=meta)
 
 
 def _classify_partition(frame, text_column: str, model: str, prefix: str, batch_size: int, threads: int):
-    from .api import classify_frame
-
-    worker_model(model, threads)
-    return classify_frame(frame, text_column, model, prefix=prefix, batch_size=batch_size)
+    return score_frame(worker_model(model, threads), frame, text_column, prefix=prefix, batch_size=batch_size)
 
 
 # files in, a Parquet dataset out ------------------------------------------------------------------
@@ -168,11 +149,7 @@ class PartitionResult:
     """What scoring one partition gave: its counts, or the one-line error that stopped it."""
 
     name: str
-    consumed: int = 0
-    read: int = 0
-    written: int = 0
-    blank: int = 0
-    truncated: int = 0
+    counts: JobCounts
     error: str | None = None
 
 
@@ -188,29 +165,21 @@ class TaskSettings:
     folder: str
 
 
-@dataclass
-class DaskJobSummary(JobSummary):
-    """The counts of a distributed job, and how many of its partitions an earlier run had written."""
-
-    partitions: int = 0
-    partitions_skipped: int = 0
-
-
 def run_dask_job(job: ClassifyJob, *, scheduler: str | None = None, workers: int | None = None,
                  blocksize: int = DEFAULT_BLOCKSIZE, threads: int = 1,
-                 client: "distributed.Client | None" = None) -> DaskJobSummary:
+                 client: "distributed.Client | None" = None) -> JobSummary:
     """Score ``job.inputs`` into the Parquet folder ``job.output`` on a Dask cluster.
 
     The cluster is ``client``'s, else the scheduler at ``scheduler``, else a new local
     cluster with ``workers`` single-threaded worker processes (default: one per core).
     """
     require_dask()
-    paths, formats = _check_job(job)
+    paths, formats = check_job(job, engine="dask")
     folder = Path(job.output).resolve()  # workers may run elsewhere: no path relative to this process
-    identity = model_identity(job.model)
-    fingerprint = {**job_fingerprint(dataclasses.replace(job, inputs=paths), formats, resolve(job.model), identity),
-                   "output_format": "parquet", "engine": "dask", "blocksize": blocksize}
-    settings = TaskSettings(worker_model_name(job.model), job.text_field, job.prefix, job.batch_size, threads, str(folder))
+    identity = identify(job.model)
+    fingerprint = job_fingerprint(job, paths, formats, (identity.name, identity.version, identity.manifest_sha256),
+                                  output_format="parquet", engine="dask", blocksize=blocksize)
+    settings = TaskSettings(identity.reference, job.text_field, job.prefix, job.batch_size, threads, str(folder))
     with _connect(client, scheduler, workers) as connected:
         plan = _open_output(folder, fingerprint)
         if plan is None:
@@ -222,42 +191,17 @@ def run_dask_job(job: ClassifyJob, *, scheduler: str | None = None, workers: int
     return summary
 
 
-def _check_job(job: ClassifyJob) -> tuple[list[str], list[str]]:
-    """Refuse what the dask engine does not do; return the input paths (globs expanded) and formats."""
-    unsupported = [option for option, used in (("--split-sentences", job.split_sentences),
-                                               ("--skip-errors", job.skip_errors), ("--rejects", job.rejects),
-                                               ("--explain", job.explain),
-                                               ("--format", job.output_format not in (None, "parquet")))
-                   if used]
-    if unsupported:
-        raise InputError(f"{', '.join(unsupported)}: not available with --engine dask")
-    if not job.output:
-        raise InputError("--engine dask writes a Parquet folder: give it with -o OUT.parquet")
-    paths = []
-    for pattern in job.inputs:
-        if pattern == STDIN:
-            raise InputError("--engine dask cannot read stdin; give the input as files")
-        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
-        if not matches:
-            raise InputError("no file matches this pattern", path=pattern)
-        paths.extend(str(Path(match).resolve()) for match in matches)
-    formats = [input_format(path, job.input_format) for path in paths]
-    check_distinct_paths(paths, [job.output])
-    return paths, formats
-
-
 def _open_output(folder: Path, fingerprint: dict) -> dict | None:
     """Create the output folder, or check that it holds this job; return its saved plan, if any."""
     job_file = folder / JOB_FILE
     if folder.exists() and not folder.is_dir():
-        raise InputError("output exists and is not a folder; --engine dask writes a Parquet folder", path=folder)
+        raise InputError("output exists and is not a folder; the dask engine writes a Parquet folder", path=folder)
     if job_file.exists():
         try:
             saved = json.loads(job_file.read_text(encoding="utf-8"))
         except ValueError as exc:
             raise InputError(f"unreadable job file ({exc}); delete the folder to start over", path=job_file) from None
-        differences = [key for key in sorted(set(fingerprint) | set(saved["job"]))
-                       if fingerprint.get(key) != saved["job"].get(key)]
+        differences = job_differences(fingerprint, saved["job"])
         if differences:
             raise InputError(f"the folder holds the output of another job (it differs in {', '.join(differences)}); "
                              "run it as before, or choose another output folder", path=folder)
@@ -280,7 +224,7 @@ def local_cluster(workers: int | None = None) -> "distributed.LocalCluster":
     import dask
     from distributed import LocalCluster
 
-    from .classifiers.encoders import available_cores
+    from ..classifiers.encoders import available_cores
 
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
         return LocalCluster(n_workers=workers or available_cores(), threads_per_worker=1, processes=True,
@@ -307,7 +251,8 @@ def _connect(client, scheduler: str | None, workers: int | None) -> Iterator["di
             yield local
 
 
-def _plan(client, paths: list[str], formats: list[str], job: ClassifyJob, identity, blocksize: int) -> dict:
+def _plan(client, paths: list[str], formats: list[str], job: ClassifyJob, identity: ModelIdentity,
+          blocksize: int) -> dict:
     """Split the inputs into partitions; count their records and find their columns and types on the
     cluster; return the partitions, the record count and the output schema (serialized)."""
     pieces: list[Partition] = []
@@ -457,34 +402,33 @@ def _described(data_type: "pyarrow.DataType") -> str:
     return "text" if pa.types.is_string(data_type) else f"a {data_type}"
 
 
-def _schema(columns: list[str], input_types: dict, job: ClassifyJob, identity) -> "pyarrow.Schema":
+def _schema(columns: list[str], input_types: dict, job: ClassifyJob, identity: ModelIdentity) -> "pyarrow.Schema":
     """The output's Arrow schema: the input columns with their types, the prediction columns and the
     provenance columns."""
     import pyarrow as pa
 
     types = dict(input_types)
-    types.update({f.name: f.type for f in pa.Table.from_pylist([prediction_sample(identity, job.prefix)]).schema})
+    types.update({f.name: f.type
+                  for f in pa.Table.from_pylist([prediction_sample(identity.classes, job.prefix)]).schema})
     p = job.prefix
     types.update({p + "input_file": pa.string(), p + "input_line": pa.int64()})
-    names = ScoringPipeline(identity, text_field=job.text_field, prefix=p).output_columns(columns)
+    names = output_columns(columns, identity.classes, prefix=p)
     return pa.schema([(name, types[name]) for name in names])
 
 
 def _score(client, partitions: list[Partition], settings: TaskSettings, schema, records: int | None,
-           quiet: bool) -> DaskJobSummary:
+           quiet: bool) -> JobSummary:
     """Score the partitions that have no output file yet, showing progress; sum the counts of all."""
     from distributed import KilledWorker, as_completed
-
-    from .progress import progress_bar
 
     folder = Path(settings.folder)
     done = {partition.name: _written_counts(folder / partition.name) for partition in partitions
             if (folder / partition.name).exists()}
-    summary = DaskJobSummary(settings.folder, partitions=len(partitions), partitions_skipped=len(done))
+    summary = JobSummary(output=settings.folder, partitions=len(partitions), partitions_skipped=len(done))
     todo = [partition for partition in partitions if partition.name not in done]
     futures = client.map(_score_partition, todo, settings=settings, schema=schema, retries=RETRIES, pure=False)
     with progress_bar(records, "classifying", quiet, unit="rec") as bar:
-        bar.update(sum(result.consumed for result in done.values()))
+        bar.update(sum(counts.consumed for counts in done.values()))
         for future in as_completed(futures):
             try:
                 result = future.result()
@@ -494,21 +438,22 @@ def _score(client, partitions: list[Partition], settings: TaskSettings, schema, 
             if result.error:
                 client.cancel(futures)
                 raise InputError(result.error)
-            done[result.name] = result
-            bar.update(result.consumed)
-    for result in done.values():
-        summary.read += result.read
-        summary.written += result.written
-        summary.blank += result.blank
-        summary.truncated += result.truncated
+            done[result.name] = result.counts
+            bar.update(result.counts.consumed)
+    for counts in done.values():
+        summary.add(counts)
     return summary
 
 
-def _written_counts(path: Path) -> PartitionResult:
+def _written_counts(path: Path) -> JobCounts:
     """The counts stored in a partition file's metadata."""
     import pyarrow.parquet as pq
 
-    return PartitionResult(**json.loads(pq.read_schema(path).metadata[b"stancekit"]))
+    try:
+        return JobCounts(**json.loads(pq.read_schema(path).metadata[b"stancekit"]))
+    except (KeyError, TypeError, ValueError):
+        raise InputError("a partition file holds no counts of this stancekit's kind; choose another output folder",
+                         path=path) from None
 
 
 def _score_partition(partition: Partition, settings: TaskSettings, schema) -> PartitionResult:
@@ -520,7 +465,7 @@ def _score_partition(partition: Partition, settings: TaskSettings, schema) -> Pa
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    result = PartitionResult(partition.name)
+    counts = JobCounts()
     text_columns = {f.name for f in schema if f.type == pa.string()}
     rows = []
     try:
@@ -529,23 +474,13 @@ def _score_partition(partition: Partition, settings: TaskSettings, schema) -> Pa
         items = read_inputs(partition.path, partition.fmt, settings.text_field, span=partition.span)
         for batch in pipeline.run(items):
             rows += [_as_text(flatten_for_csv(record), text_columns) for record in batch.records]
-            result.consumed += batch.consumed
-            result.read += batch.consumed - batch.blank
-            result.written += len(batch.records)
-            result.blank += batch.blank
-            result.truncated += batch.truncated
+            counts.add(batch.counts)
     except StancekitError as exc:
-        return PartitionResult(partition.name, error=str(exc))
-    metadata = {"stancekit": json.dumps(asdict(result))}
-    table = pa.Table.from_pylist(rows, schema=schema.with_metadata(metadata))
-    final = Path(settings.folder) / partition.name
-    temporary = final.with_name(f".{partition.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        pq.write_table(table, temporary)
-        os.replace(temporary, final)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return result
+        return PartitionResult(partition.name, JobCounts(), error=str(exc))
+    table = pa.Table.from_pylist(rows, schema=schema.with_metadata({"stancekit": json.dumps(asdict(counts))}))
+    with atomic_output(Path(settings.folder) / partition.name, binary=True) as handle:
+        pq.write_table(table, handle)
+    return PartitionResult(partition.name, counts)
 
 
 def _as_text(row: dict, text_columns: set[str]) -> dict:

@@ -21,8 +21,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import InputError
-from .labels import TASKS, get_scheme
+from ..errors import InputError
+from ..labels import TASKS, get_scheme
 
 TRANSFER_FILE = "transfer.jsonl"
 TEACHER_LABELS_FILE = "teacher_labels.jsonl"
@@ -42,7 +42,7 @@ class TransferSet:
 
 def load_transfer(folder: str | Path) -> TransferSet:
     """Read a transfer folder; InputError naming the file and line for anything missing or malformed."""
-    from .io import read_json_lines
+    from ..io.lines import read_json_lines
 
     folder = Path(folder)
     teacher_path = folder / TEACHER_FILE

@@ -14,15 +14,15 @@ from typing import Sequence
 
 import numpy as np
 
-from .classifiers.base import check_destination
-from .classifiers.calibration import RECORDS_PER_LABEL, minimum_split_records
-from .classifiers.encoders import available_cores
-from .data import SPLITS, load_records, read_split_assignment, split_records
-from .errors import InputError, ModelError, StancekitWarning
-from .evaluate import EvaluationResult, evaluate_model
-from .io import check_distinct_paths
-from .labels import TASKS, get_scheme
-from .registry import make_model
+from ..classifiers.base import check_destination
+from ..classifiers.calibration import RECORDS_PER_LABEL, minimum_split_records
+from ..classifiers.encoders import available_cores
+from ..data.corpus import SPLITS, load_records, read_split_assignment, split_records
+from ..errors import InputError, ModelError, OptionError, StancekitWarning
+from ..evaluation.results import EvaluationResult, evaluate_model
+from ..io.outputs import check_distinct_paths
+from ..labels import TASKS, get_scheme
+from ..registry import load_model, make_model
 
 
 @dataclass
@@ -83,7 +83,7 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
     continued with ``resume`` (the same arguments otherwise); without ``resume`` a
     leftover checkpoint is an error, so a run never silently continues another.
 
-    With ``transfer`` (a transfer folder, see ``stancekit.distillation``) the model is
+    With ``transfer`` (a transfer folder, see ``stancekit.jobs.distillation``) the model is
     distilled: it learns a teacher's probabilities on the transfer texts, mixed with the gold
     labels (``gold_weight``) where a text is a train-split record; dev and test stay gold.
     """
@@ -94,7 +94,7 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
         checkpoint = checkpoint_folder(Path(out))
         if checkpoint.exists() and not resume:
             raise ModelError(f"{checkpoint}: an interrupted training into {out} left this checkpoint; "
-                             "resume it (resume=True) or delete the folder to start afresh")
+                             "resume it (`resume`) or delete the folder to start afresh")
     if resume and (checkpoint is None or not checkpoint.exists()):
         raise ModelError(f"nothing to resume: no checkpoint of a training into {out} "
                          f"({checkpoint or 'no output folder given'})")
@@ -169,10 +169,8 @@ def small_split_warnings(sizes: dict[str, int]) -> list[str]:
 
 def _combined_ensemble(kind: str, members: Sequence[str], validation, seed: int, params: dict | None):
     """An ensemble of already trained models (names or folders), combined on the dev split."""
-    from .registry import load_model
-
     if kind != "ensemble":
-        raise ValueError(f"--members combines trained models into an ensemble, not a {kind} model")
+        raise OptionError(f"`members` combines trained models into an ensemble, not a {kind} model")
     if validation is None:
         raise ValueError("combining members needs a dev split to choose the weights")
     loaded = {Path(str(name)).name: load_model(name) for name in members}
