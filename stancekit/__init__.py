@@ -4,7 +4,7 @@
     >>> classify("The martyr Soleimani is alive forever.").stance
     'regime'
 
-Heavy libraries (torch, transformers, scikit-learn) load only when a model is used.
+Heavy libraries (torch, transformers, scikit-learn, pandas) load only when used.
 """
 
 from __future__ import annotations
@@ -12,16 +12,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["classify", "classify_document", "classify_frame", "load_model", "Prediction", "DocumentPrediction",
-           "__version__"]
+__all__ = ["classify", "classify_document", "classify_frame", "load_model", "profile", "profile_changes", "Prediction",
+           "DocumentPrediction", "__version__"]
 
 if TYPE_CHECKING:
     from .api import classify, classify_document, classify_frame
     from .prediction import DocumentPrediction, Prediction
+    from .profiles.api import profile, profile_changes
     from .registry import load_model
 
 _LAZY = {"classify": "api", "classify_document": "api", "classify_frame": "api", "load_model": "registry",
-         "Prediction": "prediction", "DocumentPrediction": "prediction"}
+         "profile": "profiles.api", "profile_changes": "profiles.api", "Prediction": "prediction",
+         "DocumentPrediction": "prediction"}
 
 
 def __getattr__(name: str):
