@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SAMPLES := $(wildcard stancekit/samples/*.txt)
 
 # make test installs the accurate model's base weights; make demo does not need them.
-.PHONY: demo test report-check bench bench-quick train-tfidf train-transformer train-ensemble install clean chromium
+.PHONY: demo test report-check profile-demo profile-check bench bench-quick train-tfidf train-transformer train-ensemble install clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,15 @@ chromium:
 # render the HTML report in headless chromium (console, network, a click) and save docs/report.png
 report-check: install chromium
 	STANCEKIT_REPORT_SCREENSHOT=docs/report.png HF_HUB_OFFLINE=1 $(BIN)/pytest -p no:cacheprovider tests/test_report.py
+
+# profile the bundled dated sample: the table, docs/profile_sample.png and profile.html
+profile-demo: install
+	HF_HUB_OFFLINE=1 $(BIN)/stancekit profile stancekit/samples/profiles/outlets.jsonl --model tfidf --split-sentences \
+		--by outlet --time date --every quarter --changes --plot docs/profile_sample.png --html profile.html
+
+# render the sample's profile page in headless chromium (console, network, a link) and save docs/profile.png
+profile-check: install chromium
+	STANCEKIT_PROFILE_SCREENSHOT=docs/profile.png HF_HUB_OFFLINE=1 $(BIN)/pytest -p no:cacheprovider tests/test_profile.py -k chromium
 
 bench: install
 	HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/run.py

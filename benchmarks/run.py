@@ -8,7 +8,8 @@ this run: benchmarks/loso.py computes them into loso_transformer.json, reported 
 likewise benchmarks/dask_scaling.py measures 1 and 2 Dask workers into dask_scaling.json,
 reported here with the cost of 100 million sentences; and benchmarks/explain.py measures
 explanations (deletion test, cost) and the scope check into explain.json, reported here
-when present.
+when present; and benchmarks/profile_changes.py simulates the profile's interval coverage and
+change test into profile_changes.json, reported here when present.
 
 Accuracy: every shipped model on the test split and on each leave-one-seed-article-out
 fold, between a majority-class floor and the human-agreement ceiling. Speed: each
@@ -38,6 +39,7 @@ LOSO_CACHE = HERE / "loso_transformer.json"
 LEARNING_CURVE = HERE / "learning_curve.json"
 DASK_SCALING = HERE / "dask_scaling.json"
 EXPLAIN_RESULTS = HERE / "explain.json"
+PROFILE_RESULTS = HERE / "profile_changes.json"
 COST_SENTENCES = 100_000_000
 COST_CORES = (8, 32, 128)
 TARGETS = {"cli_vs_classify": 0.8, "tfidf_sentences_per_s": 20000, "transformer_sentences_per_s": 300,
@@ -325,6 +327,8 @@ def report(results: dict) -> str:
         lines += ["", *dask_section(json.loads(DASK_SCALING.read_text(encoding="utf-8")))]
     if EXPLAIN_RESULTS.exists():
         lines += explanations(json.loads(EXPLAIN_RESULTS.read_text(encoding="utf-8")))
+    if PROFILE_RESULTS.exists():
+        lines += profile_section(json.loads(PROFILE_RESULTS.read_text(encoding="utf-8")))
     lines += ["", "## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     lines += [f"| {t} | {v} | {verdict(ok)} |" for t, v, ok in targets(results)]
     lines += ["", "## Notes", "", *results.get("notes", []), ""]
@@ -365,6 +369,34 @@ def explanations(results: dict) -> list[str]:
     lines += ["", f"Scope check: {scope['flagged_out_of_scope']} of {scope['corpus_sentences']} shipped corpus "
               f"sentences (all English) flagged out of scope ({scope['false_positive_rate']:.2%}); "
               f"{scope['us_per_sentence']:.0f} µs per sentence."]
+    return lines
+
+
+def profile_section(results: dict) -> list[str]:
+    """The report's section on profile intervals and the change test, from benchmarks/profile_changes.json."""
+    lines = ["", "## Profiles: intervals and the change test (`benchmarks/profile_changes.py`, `profile_changes.json`)",
+             "", f"Run {results['run']}. Made-up scored records: articles of 2-12 sentences whose label rates vary "
+             "from article to article (intra-article correlation 0.2).", "",
+             "Coverage of the 95 % interval of a share, by the number of documents in the group "
+             f"({results['coverage'][0]['repetitions']} simulated groups per row):", "",
+             "| documents | true share | document bootstrap (stancekit) | sentence bootstrap (ignores documents) |",
+             "|---:|---:|---:|---:|"]
+    lines += [f"| {row['documents']} | {row['share']:.1f} | {row['coverage_documents']:.1%} | "
+              f"{row['coverage_sentences']:.1%} |" for row in results["coverage"]]
+    lines += ["", "Change test with no change anywhere (6 outlets × 12 months, consecutive months compared):", "",
+              "| articles a month | runs | moves tested a run | per move: interval excludes 0 (nominal 5 %) | "
+              "runs listing any move, each move alone | runs listing any change (default, Benjamini–Hochberg) |",
+              "|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"| {run['articles_per_month']} | {run['seeds']} | {run['moves_per_run']:.0f} | "
+              f"{run['false_alarm_rate_per_move_alone']:.1%} | {run['runs_with_any_false_alarm_alone']:.1%} | "
+              f"{run['runs_with_any_false_alarm_adjusted']:.1%} |" for run in results["null"]]
+    lines += ["", "Injected shift: one outlet's regime share rises by the given amount from July on "
+              f"({results['shift'][0]['articles_per_month']} articles a month):", "",
+              "| shift | runs | listed (default) | interval alone excludes 0 | mean reported change | "
+              "interval holds the shift | other moves listed a run |", "|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"| {run['shift'] * 100:+.0f} points | {run['seeds']} | {run['found']:.0%} | {run['found_alone']:.0%} | "
+              f"{run['mean_reported_change'] * 100:+.1f} points | {run['interval_holds_shift']:.0%} | "
+              f"{run['false_alarms_per_run_adjusted']:.2f} |" for run in results["shift"]]
     return lines
 
 

@@ -4,7 +4,7 @@
     >>> classify("The martyr Soleimani is alive forever.").stance
     'regime'
 
-Heavy libraries (torch, transformers, scikit-learn) load only when a model is used.
+Heavy libraries (torch, transformers, scikit-learn, pandas) load only when used.
 
 The package is laid out by layer, each importing only the layers below it:
 
@@ -14,6 +14,7 @@ The package is laid out by layer, each importing only the layers below it:
 - ``classifiers`` (the models), then ``registry`` (model kinds and loaded models);
 - ``evaluation`` (scores and reports) and ``views`` (the table view and the HTML page);
 - ``jobs`` (scoring, the local and Dask engines, reports, training);
+- ``profiles`` (label shares per outlet and period) and ``annotation`` (the annotation loop);
 - ``api`` (this package's functions) and ``cli`` (the command line) on top.
 """
 
@@ -22,17 +23,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["classify", "classify_document", "classify_frame", "classify_dask", "load_model", "Prediction",
-           "DocumentPrediction", "__version__"]
+__all__ = ["classify", "classify_document", "classify_frame", "classify_dask", "load_model", "profile",
+           "profile_changes", "Prediction", "DocumentPrediction", "__version__"]
 
 if TYPE_CHECKING:
     from .api import classify, classify_document, classify_frame
     from .jobs.dask_engine import classify_dask
     from .prediction import DocumentPrediction, Prediction
+    from .profiles.api import profile, profile_changes
     from .registry import load_model
 
 _LAZY = {"classify": "api", "classify_document": "api", "classify_frame": "api", "classify_dask": "jobs.dask_engine",
-         "load_model": "registry", "Prediction": "prediction", "DocumentPrediction": "prediction"}
+         "load_model": "registry", "profile": "profiles.api", "profile_changes": "profiles.api",
+         "Prediction": "prediction", "DocumentPrediction": "prediction"}
 
 
 def __getattr__(name: str):

@@ -17,6 +17,7 @@ LAYERS = [
     {"registry"},
     {"evaluation", "views"},
     {"jobs"},
+    {"profiles", "annotation"},
     {"api"},
     {"cli", "__main__"},
 ]
