@@ -468,7 +468,7 @@ def _model_info(name_or_path: str) -> int:
 
 def add_profile_parser(commands, common: argparse.ArgumentParser, device: argparse.ArgumentParser) -> None:
     """The ``profile`` command's options."""
-    from .io import READERS
+    from .io.readers import READERS
     from .profiles.dates import EVERY
     from .profiles.settings import ADJUSTMENTS, MIN_DOCUMENTS, RESAMPLES
 

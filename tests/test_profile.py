@@ -397,7 +397,8 @@ def test_page_in_headless_chromium(sample_profile, tmp_path):
 # the sample and the import ------------------------------------------------------------------------
 
 def test_the_sample_is_what_its_script_writes():
-    spec = importlib.util.spec_from_file_location("build_sample", SAMPLE.with_name("build_sample.py"))
+    script = Path(__file__).resolve().parents[1] / "annotations" / "tools" / "build_profile_sample.py"
+    spec = importlib.util.spec_from_file_location("build_profile_sample", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     articles = module.build()

@@ -1,6 +1,6 @@
 """Write outlets.jsonl: a small dated sample of six fictional outlets over 2025, written for the profile demo.
 
-    python stancekit/samples/profiles/build_sample.py
+    python annotations/tools/build_profile_sample.py
 
 The outlets, their sentences and the dates are invented for the demo of ``stancekit
 profile``; they are not part of the labeled corpus and describe no real outlet. Each
@@ -19,7 +19,7 @@ import json
 import random
 from pathlib import Path
 
-OUTPUT = Path(__file__).with_name("outlets.jsonl")
+OUTPUT = Path(__file__).resolve().parents[2] / "stancekit" / "samples" / "profiles" / "outlets.jsonl"
 SEED = 2025
 ARTICLES_PER_MONTH = 4
 SHIFT_MONTH = 7
