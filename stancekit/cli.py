@@ -138,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
                                "shipped models. With MODEL: that model's name, version, kind, label scheme, "
                                "training data hash, held-out scores and files.")
     info.add_argument("model", nargs="?", metavar="MODEL", help="a shipped model name or a model folder")
+    for add_parser in (add_export_parser, add_import_parser, add_suggest_parser, add_audit_parser):
+        add_parser(commands, common)
     return parser
 
 
@@ -164,7 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     handler = {"classify": run_classify, "evaluate": run_evaluate, "train": run_train,
-               "validate": run_validate, "report": run_report, "info": run_info}[args.command]
+               "validate": run_validate, "report": run_report, "info": run_info, "export": run_export,
+               "import": run_import, "suggest": run_suggest, "audit": run_audit}[args.command]
     try:
         return handler(args)
     except BrokenPipeError:
@@ -407,4 +410,193 @@ def _model_info(name_or_path: str) -> int:
     print("  files:")
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         print(f"    {path.relative_to(folder).as_posix()} ({path.stat().st_size:,} bytes)")
+    return 0
+
+
+# the annotation loop: export, import, suggest, audit ---------------------------------------------
+
+def add_export_parser(commands, common) -> None:
+    export = commands.add_parser("export", parents=[common], help="write texts with the model's labels for annotating",
+                                 description="Label every text (or sentence) of the INPUT files with a model and "
+                                 "write them for people to correct: Label Studio tasks with the labels as "
+                                 "predictions (--to label-studio, JSON), or an annotation sheet (--to csv). "
+                                 "With --label-config and no INPUT: print the Label Studio labeling interface.")
+    export.add_argument("inputs", nargs="*", metavar="INPUT", help="files as 'classify' reads them")
+    export.add_argument("--to", choices=("label-studio", "csv"), help="what to write")
+    export.add_argument("-o", "--output", help="the file to write (--label-config: default stdout)")
+    export.add_argument("--label-config", action="store_true",
+                        help="write the Label Studio labeling interface (XML) of the label scheme")
+    export.add_argument("-m", "--model", default=None, help="model name or folder (default: ensemble)")
+    export.add_argument("--split-sentences", action="store_true",
+                        help="treat each text as a document: one unit per sentence, with its offsets")
+    export.add_argument("--text-field", default="text", help="field or column holding the text (default: text)")
+    export.add_argument("--input-format", choices=("txt", "jsonl", "csv", "parquet"),
+                        help="input format (default: by extension)")
+
+
+def run_export(args) -> int:
+    from .annotation import label_studio
+    from .annotation.units import read_units
+    from .files import atomic_write_text
+    from .io import check_distinct_paths
+
+    if args.label_config:
+        if args.inputs or args.to:
+            raise InputError("--label-config takes no INPUT and no --to")
+        config = label_studio.label_config()
+        if args.output:
+            atomic_write_text(args.output, config)
+        else:
+            sys.stdout.write(config)
+        return 0
+    if not args.inputs or not args.to or not args.output:
+        raise InputError("export needs INPUT files, --to label-studio or --to csv, and -o OUTPUT")
+    check_distinct_paths(args.inputs, [args.output])
+    units = read_units(args.inputs, _model_name(args), args.text_field, args.split_sentences,
+                       args.input_format, args.quiet)
+    if args.to == "csv":
+        from .annotation.spreadsheet import write_sheet
+
+        write_sheet(units, args.output)
+    else:
+        import json
+
+        atomic_write_text(args.output, json.dumps(label_studio.tasks(units), ensure_ascii=False, indent=1) + "\n")
+    _note(args, f"wrote {len(units)} unit{'s' * (len(units) != 1)} to annotate to {args.output}")
+    return 0
+
+
+def add_import_parser(commands, common) -> None:
+    imported = commands.add_parser("import", parents=[common], help="turn annotations into labeled records",
+                                   description="Read annotations (a Label Studio JSON export, or filled "
+                                   "annotation sheets from 'export --to csv') into JSON Lines records that "
+                                   "follow annotations/schema.json. Skipped annotations and units nobody "
+                                   "annotated are counted on stderr and left out. Units annotated by several "
+                                   "people give one record per annotation and an agreement table (Cohen's "
+                                   "kappa per label) on stderr.")
+    imported.add_argument("inputs", nargs="+", metavar="EXPORT")
+    imported.add_argument("--from", dest="source", choices=("label-studio", "csv"), required=True,
+                          help="what the EXPORT files are")
+    imported.add_argument("-o", "--output", required=True, help="the JSON Lines file to write")
+    imported.add_argument("--agreement", metavar="FILE", help="also write the agreement table as JSON here")
+    imported.add_argument("--annotator", help="csv: the annotator of rows whose annotator cell is empty")
+
+
+def run_import(args) -> int:
+    from .annotation.agreement import agreement_table, pairwise_agreement, write_agreement
+    from .annotation.imports import ImportResult, write_records
+    from .io import check_distinct_paths
+
+    check_distinct_paths(args.inputs, [args.output, args.agreement])
+    if args.source == "csv":
+        from .annotation.spreadsheet import read_sheet
+
+        parts = [read_sheet(path, args.annotator) for path in args.inputs]
+    else:
+        from .annotation.label_studio import read_export
+
+        if args.annotator:
+            raise InputError("--annotator is for --from csv: Label Studio exports name their annotators")
+        parts = [read_export(path) for path in args.inputs]
+    result = ImportResult()
+    for part in parts:
+        result.annotations += part.annotations
+        result.units += part.units
+        result.skipped += part.skipped
+        result.not_annotated += part.not_annotated
+    write_records(result.records(), args.output)
+    pairs = pairwise_agreement(result.annotations)
+    if pairs:
+        print(agreement_table(pairs), file=sys.stderr)
+    if args.agreement:
+        write_agreement(pairs, args.agreement)
+    print(f"stancekit: {result.summary(args.output)}", file=sys.stderr)
+    return 0
+
+
+def add_suggest_parser(commands, common) -> None:
+    suggest = commands.add_parser(
+        "suggest", parents=[common], help="choose which unlabeled texts to annotate next",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Choose N texts of UNLABELED whose labels should teach the model most, and write them "
+        "(input fields kept, a 'suggestion' field added) in the order chosen.\n\nStrategy:\n"
+        "  1. uncertainty: 1 - the mean, over stance and claim type, of the margin between the\n"
+        "     model's two most probable labels;\n"
+        "  2. a floor per predicted class: for each label of each task, the most uncertain texts\n"
+        "     predicted as that label first, up to --floor per label, so rare claim types are asked for;\n"
+        "  3. the rest by uncertainty.\n"
+        "Both passes skip texts whose character n-gram TF-IDF cosine similarity to a text already\n"
+        "chosen is at least --max-similarity, so a batch holds no rewordings of one sentence.")
+    suggest.add_argument("inputs", nargs="+", metavar="UNLABELED", help="files as 'classify' reads them")
+    suggest.add_argument("-m", "--model", default=None, help="model name or folder (default: ensemble)")
+    suggest.add_argument("-n", type=_positive_int, default=200, help="how many texts to choose (default: 200)")
+    suggest.add_argument("-o", "--output", required=True, help="the JSON Lines file to write")
+    suggest.add_argument("--floor", type=int, help="texts per predicted label asked for first (default: "
+                         "N / (4 x the number of claim types), rounded up)")
+    suggest.add_argument("--max-similarity", type=_similarity_bound, default=None,
+                         help="skip texts at least this similar to one chosen, 0-1 (default: 0.5)")
+    suggest.add_argument("--split-sentences", action="store_true",
+                         help="treat each text as a document and choose among its sentences")
+    suggest.add_argument("--text-field", default="text", help="field or column holding the text (default: text)")
+    suggest.add_argument("--input-format", choices=("txt", "jsonl", "csv", "parquet"),
+                         help="input format (default: by extension)")
+
+
+def _similarity_bound(value: str) -> float:
+    threshold = _similarity(value)
+    if threshold is None:
+        raise argparse.ArgumentTypeError("expected a number between 0 and 1")
+    return threshold
+
+
+def run_suggest(args) -> int:
+    from .annotation.suggest import DEFAULT_MAX_SIMILARITY, write_suggestions
+    from .annotation.units import read_units
+    from .io import check_distinct_paths
+
+    check_distinct_paths(args.inputs, [args.output])
+    units = read_units(args.inputs, _model_name(args), args.text_field, args.split_sentences,
+                       args.input_format, args.quiet)
+    picks = write_suggestions(units, args.n, args.output, floor=args.floor,
+                              max_similarity=args.max_similarity or DEFAULT_MAX_SIMILARITY)
+    reasons = ", ".join(f"{reason} {count}" for reason, count in picks.items())
+    _note(args, f"chose {sum(picks.values())} of {len(units)} texts ({reasons}); wrote them to {args.output}")
+    return 0
+
+
+def add_audit_parser(commands, common) -> None:
+    from .registry import MODEL_KINDS
+
+    audit = commands.add_parser("audit", parents=[common], help="rank labels that look wrong",
+                                description="Rank the labels of LABELED (JSON Lines following "
+                                "annotations/schema.json) that disagree with cross-validated probabilities: "
+                                "each document is scored by a model trained on the other folds, and cleanlab "
+                                "(confident learning) flags and ranks the labels, least probable first, each "
+                                "with the suggested label and its probability.")
+    audit.add_argument("data", nargs="+", metavar="LABELED")
+    audit.add_argument("--model-kind", choices=list(MODEL_KINDS), default="tfidf",
+                       help="the kind of model trained in each fold (default: tfidf, seconds per fold)")
+    audit.add_argument("--folds", type=_positive_int, default=5, help="cross-validation folds (default: 5)")
+    audit.add_argument("--seed", type=int, default=13, help="random seed of the models (default: 13)")
+    audit.add_argument("--top", type=_positive_int,
+                       help="show and write only the N most suspect labels (default: 20 in the table, all in files)")
+    audit.add_argument("-o", "--output", help="write one JSON record per suspect label here, most suspect first")
+    audit.add_argument("--html", help="write the suspects as an HTML page here")
+
+
+def run_audit(args) -> int:
+    from .annotation.audit import audit, suspects_table, write_html, write_suspects
+    from .data import load_records
+    from .io import check_distinct_paths
+
+    check_distinct_paths(args.data, [args.output, args.html])
+    records = load_records(args.data)
+    result = audit(records, args.model_kind, args.folds, args.seed, quiet=args.quiet)
+    chosen = result.suspects[:args.top] if args.top else result.suspects
+    print(suspects_table(chosen[:args.top or 20]))
+    if args.output:
+        write_suspects(chosen, args.output)
+    if args.html:
+        write_html(result, chosen, args.html, ", ".join(args.data))
+    print(f"stancekit: {result.summary()}", file=sys.stderr)
     return 0
