@@ -56,7 +56,7 @@ def pairwise_agreement(annotations: Sequence[Annotation]) -> list[PairAgreement]
             b = [getattr(by_annotator[second][unit], task) for unit in shared]
             observed = sum(x == y for x, y in zip(a, b)) / len(shared)
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # 0/0 when chance agreement is 1
+                warnings.simplefilter("ignore")  # undefined (0/0) when chance agreement is 1: nan, shown n/a
                 kappa = float(cohen_kappa_score(a, b, labels=list(scheme.labels(task))))
             labels[task] = LabelAgreement(observed, None if kappa != kappa else kappa)
         pairs.append(PairAgreement((first, second), len(shared), labels))

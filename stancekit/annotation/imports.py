@@ -117,9 +117,12 @@ def check_annotation(where: Where, *, unit_id: object, doc_id: object, text: obj
 def _nonempty(where: Where, name: str, value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if not isinstance(value, str) or not value.strip():
-        raise where.error(name, "missing or empty" if value in (None, "") else
-                          f"must be non-empty text, not {type(value).__name__}")
+    if value is None:
+        raise where.error(name, "missing")
+    if not isinstance(value, str):
+        raise where.error(name, f"must be text, not {type(value).__name__}")
+    if not value.strip():
+        raise where.error(name, "empty")
     return value if name == "text" else value.strip()
 
 
