@@ -426,11 +426,16 @@ def add_export_parser(commands, common) -> None:
     export.add_argument("-o", "--output", help="the file to write (--label-config: default stdout)")
     export.add_argument("--label-config", action="store_true",
                         help="write the Label Studio labeling interface (XML) of the label scheme")
-    export.add_argument("-m", "--model", default=None, help="model name or folder (default: ensemble)")
-    export.add_argument("--split-sentences", action="store_true",
+    _add_unit_options(export)
+
+
+def _add_unit_options(parser) -> None:
+    """The options of commands that read texts to annotate (export, suggest)."""
+    parser.add_argument("-m", "--model", default=None, help="model name or folder (default: ensemble)")
+    parser.add_argument("--split-sentences", action="store_true",
                         help="treat each text as a document: one unit per sentence, with its offsets")
-    export.add_argument("--text-field", default="text", help="field or column holding the text (default: text)")
-    export.add_argument("--input-format", choices=("txt", "jsonl", "csv", "parquet"),
+    parser.add_argument("--text-field", default="text", help="field or column holding the text (default: text)")
+    parser.add_argument("--input-format", choices=("txt", "jsonl", "csv", "parquet"),
                         help="input format (default: by extension)")
 
 
@@ -528,18 +533,13 @@ def add_suggest_parser(commands, common) -> None:
         "Both passes skip texts whose character n-gram TF-IDF cosine similarity to a text already\n"
         "chosen is at least --max-similarity, so a batch holds no rewordings of one sentence.")
     suggest.add_argument("inputs", nargs="+", metavar="UNLABELED", help="files as 'classify' reads them")
-    suggest.add_argument("-m", "--model", default=None, help="model name or folder (default: ensemble)")
+    _add_unit_options(suggest)
     suggest.add_argument("-n", type=_positive_int, default=200, help="how many texts to choose (default: 200)")
     suggest.add_argument("-o", "--output", required=True, help="the JSON Lines file to write")
     suggest.add_argument("--floor", type=int, help="texts per predicted label asked for first (default: "
                          "N / (4 x the number of claim types), rounded up)")
     suggest.add_argument("--max-similarity", type=_similarity_bound, default=None,
                          help="skip texts at least this similar to one chosen, 0-1 (default: 0.5)")
-    suggest.add_argument("--split-sentences", action="store_true",
-                         help="treat each text as a document and choose among its sentences")
-    suggest.add_argument("--text-field", default="text", help="field or column holding the text (default: text)")
-    suggest.add_argument("--input-format", choices=("txt", "jsonl", "csv", "parquet"),
-                         help="input format (default: by extension)")
 
 
 def _similarity_bound(value: str) -> float:

@@ -118,11 +118,12 @@ def audit(records: Sequence[dict], model_kind: str = "tfidf", folds: int = 5, se
 
 def suspects_table(suspects: Sequence[Suspect]) -> str:
     """A fixed-width table of suspects for the terminal."""
-    rows = [f"{'rank':>4}  {'id':<16} {'label':<10} {'given':<20} {'suggested':<20} {'prob':>5}  text"]
+    width = max([len(s.id) for s in suspects] + [2])
+    rows = [f"{'rank':>4}  {'id':<{width}}  {'label':<10} {'given':<20} {'suggested':<20} {'prob':>5}  text"]
     for s in suspects:
         text = " ".join(s.text.split())
         text = text if len(text) <= 60 else text[:57] + "..."
-        rows.append(f"{s.rank:>4}  {s.id:<16} {s.task:<10} {s.given:<20} {s.suggested:<20} "
+        rows.append(f"{s.rank:>4}  {s.id:<{width}}  {s.task:<10} {s.given:<20} {s.suggested:<20} "
                     f"{s.suggested_probability:>5.2f}  {text}")
     return "\n".join(rows)
 
