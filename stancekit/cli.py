@@ -503,12 +503,7 @@ def run_import(args) -> int:
         if args.annotator:
             raise InputError("--annotator is for --from csv: Label Studio exports name their annotators")
         parts = [read_export(path) for path in args.inputs]
-    result = ImportResult()
-    for part in parts:
-        result.annotations += part.annotations
-        result.units += part.units
-        result.skipped += part.skipped
-        result.not_annotated += part.not_annotated
+    result = ImportResult.combined(parts)
     write_records(result.records(), args.output)
     pairs = pairwise_agreement(result.annotations)
     if pairs:

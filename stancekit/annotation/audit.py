@@ -36,7 +36,7 @@ class Suspect:
     suggested: str
     suggested_probability: float
     given_probability: float
-    """cleanlab's label quality score (self-confidence): lower is more suspect."""
+    """The out-of-fold probability of the given label: cleanlab's label quality score (self-confidence)."""
     text: str
 
 
@@ -145,7 +145,7 @@ def write_html(result: AuditResult, suspects: Sequence[Suspect], path: str | Pat
         given = STANCE_TAGS.get(s.given, "") if s.task == "stance" else ""
         rows.append(f'<tr><td class="num">{s.rank}</td><td><code>{html.escape(s.id)}</code><br>'
                     f'<span class="why">{html.escape(s.doc_id)}</span></td><td>{html.escape(s.text)}</td>'
-                    f'<td>{s.task.replace("_", " ")}</td><td class="given">{given} {html.escape(s.given)} '
+                    f'<td>{s.task.replace("_", " ")}</td><td><s class="given">{given} {html.escape(s.given)}</s> '
                     f'<span class="why">p={s.given_probability:.2f}</span></td><td class="suggested">'
                     f'{html.escape(s.suggested)} <span class="why">p={s.suggested_probability:.2f}</span></td></tr>')
     page = _PAGE.format(csp=CONTENT_SECURITY_POLICY, summary=html.escape(result.summary()),

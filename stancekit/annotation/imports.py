@@ -65,6 +65,17 @@ class ImportResult:
     not_annotated: int = 0
     """Units without any annotation: left out."""
 
+    @classmethod
+    def combined(cls, parts: Iterable["ImportResult"]) -> "ImportResult":
+        """One result holding the annotations and counts of several imports (several files)."""
+        result = cls()
+        for part in parts:
+            result.annotations += part.annotations
+            result.units += part.units
+            result.skipped += part.skipped
+            result.not_annotated += part.not_annotated
+        return result
+
     def records(self) -> list[dict]:
         """One record per annotation, following annotations/schema.json."""
         per_unit = Counter(a.unit_id for a in self.annotations)
