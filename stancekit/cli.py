@@ -464,9 +464,7 @@ def run_export(args) -> int:
 
         write_sheet(units, args.output)
     else:
-        import json
-
-        atomic_write_text(args.output, json.dumps(label_studio.tasks(units), ensure_ascii=False, indent=1) + "\n")
+        label_studio.write_tasks(units, args.output)
     _note(args, f"wrote {len(units)} unit{'s' * (len(units) != 1)} to annotate to {args.output}")
     return 0
 

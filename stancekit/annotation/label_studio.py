@@ -22,6 +22,7 @@ from typing import Iterator, Sequence
 from xml.etree import ElementTree
 
 from ..errors import InputError
+from ..files import atomic_write_text
 from ..io import display_name
 from ..labels import TASKS, get_scheme, load_schema
 from .imports import NOTES, SECONDARY, Annotation, ImportResult, Where, check_annotation
@@ -59,6 +60,11 @@ def tasks(units: Sequence[Unit]) -> list[dict]:
     """Label Studio tasks, one per unit, each with the model's labels as a prediction."""
     return [{"data": {**unit.fields, TEXT: unit.text, "unit_id": unit.id, "doc_id": unit.doc_id},
              "predictions": [_prediction(unit)]} for unit in units]
+
+
+def write_tasks(units: Sequence[Unit], path: str | Path) -> None:
+    """Write the Label Studio tasks of ``units`` as one JSON file, whole or not at all."""
+    atomic_write_text(path, json.dumps(tasks(units), ensure_ascii=False, indent=1) + "\n")
 
 
 def _prediction(unit: Unit) -> dict:
