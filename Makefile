@@ -6,7 +6,11 @@ BIN := $(VENV)/bin
 SAMPLES := $(wildcard stancekit/samples/*.txt)
 
 # make test installs the accurate model's base weights; make demo does not need them.
+<<<<<<< HEAD
 .PHONY: demo test report-check profile-demo profile-check bench bench-quick train-tfidf train-transformer train-ensemble install clean chromium
+=======
+.PHONY: demo test report-check bench bench-quick train-tfidf train-transformer train-ensemble install clean chromium label-studio
+>>>>>>> issue24
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,13 +26,24 @@ $(VENV)/.accurate: requirements-accurate.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements-accurate.txt
 	touch $@
 
+# Label Studio and label-studio-sdk for the round-trip test against a real server, in their own
+# virtual environment (their pinned dependencies never touch stancekit's); kept between runs
+LABEL_STUDIO_VENV ?= .venv-labelstudio
+$(LABEL_STUDIO_VENV)/.installed: requirements-labelstudio.txt
+	rm -rf $(LABEL_STUDIO_VENV)
+	$(PYTHON) -m venv $(LABEL_STUDIO_VENV)
+	$(LABEL_STUDIO_VENV)/bin/pip install --quiet -r requirements-labelstudio.txt
+	touch $@
+
+label-studio: $(LABEL_STUDIO_VENV)/.installed
+
 install: $(VENV)/.deps
 	$(BIN)/pip install --quiet --no-deps --force-reinstall .
 
 demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/stancekit classify --split-sentences --format table $(SAMPLES)
 
-test: install $(VENV)/.accurate
+test: install $(VENV)/.accurate label-studio
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -p no:cacheprovider tests
 
 # Debian's chromium, for the headless-browser test of the HTML report (needs root for apt-get)
@@ -65,4 +80,4 @@ train-ensemble: install
 	HF_HUB_OFFLINE=1 $(BIN)/stancekit train --model ensemble --members tfidf transformer --out models/ensemble --overwrite
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) $(LABEL_STUDIO_VENV) build dist *.egg-info

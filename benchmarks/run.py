@@ -6,10 +6,11 @@
 The transformer's leave-one-seed-article-out folds take five trainings, too long for
 this run: benchmarks/loso.py computes them into loso_transformer.json, reported here;
 likewise benchmarks/dask_scaling.py measures 1 and 2 Dask workers into dask_scaling.json,
-reported here with the cost of 100 million sentences; and benchmarks/explain.py measures
-explanations (deletion test, cost) and the scope check into explain.json, reported here
-when present; and benchmarks/profile_changes.py simulates the profile's interval coverage and
-change test into profile_changes.json, reported here when present.
+reported here with the cost of 100 million sentences; benchmarks/explain.py measures
+explanations (deletion test, cost) and the scope check into explain.json;
+benchmarks/profile_changes.py simulates the profile's interval coverage and change test into
+profile_changes.json; and benchmarks/active_learning.py and audit_flips.py measure suggest and
+audit into their JSON files; each is reported here when present.
 
 Accuracy: every shipped model on the test split and on each leave-one-seed-article-out
 fold, between a majority-class floor and the human-agreement ceiling. Speed: each
@@ -40,6 +41,8 @@ LEARNING_CURVE = HERE / "learning_curve.json"
 DASK_SCALING = HERE / "dask_scaling.json"
 EXPLAIN_RESULTS = HERE / "explain.json"
 PROFILE_RESULTS = HERE / "profile_changes.json"
+ACTIVE_LEARNING = HERE / "active_learning.json"
+AUDIT_FLIPS = HERE / "audit_flips.json"
 COST_SENTENCES = 100_000_000
 COST_CORES = (8, 32, 128)
 TARGETS = {"cli_vs_classify": 0.8, "tfidf_sentences_per_s": 20000, "transformer_sentences_per_s": 300,
@@ -329,6 +332,10 @@ def report(results: dict) -> str:
         lines += explanations(json.loads(EXPLAIN_RESULTS.read_text(encoding="utf-8")))
     if PROFILE_RESULTS.exists():
         lines += profile_section(json.loads(PROFILE_RESULTS.read_text(encoding="utf-8")))
+    if ACTIVE_LEARNING.exists():
+        lines += active_learning_section(json.loads(ACTIVE_LEARNING.read_text(encoding="utf-8")))
+    if AUDIT_FLIPS.exists():
+        lines += audit_section(json.loads(AUDIT_FLIPS.read_text(encoding="utf-8")))
     lines += ["", "## Targets", "", "| target | measured | verdict |", "|---|---|---|"]
     lines += [f"| {t} | {v} | {verdict(ok)} |" for t, v, ok in targets(results)]
     lines += ["", "## Notes", "", *results.get("notes", []), ""]
@@ -397,6 +404,55 @@ def profile_section(results: dict) -> list[str]:
     lines += [f"| {run['shift'] * 100:+.0f} points | {run['seeds']} | {run['found']:.0%} | {run['found_alone']:.0%} | "
               f"{run['mean_reported_change'] * 100:+.1f} points | {run['interval_holds_shift']:.0%} | "
               f"{run['false_alarms_per_run_adjusted']:.2f} |" for run in results["shift"]]
+    return lines
+
+
+def active_learning_section(results: dict) -> list[str]:
+    """The simulated annotation loop, suggest against random sampling, from benchmarks/active_learning.json."""
+    suggest, chosen_at_random = results["mean"]["suggest"], results["mean"]["random"]
+    lines = ["", "## What to label next: `suggest` against random sampling", "",
+             f"`benchmarks/active_learning.py`, run {results['finished']}: the train split is the pool "
+             f"({results['pool_records']} sentences, labels hidden until chosen), the test split "
+             f"({results['test_records']} records) scores each model. Every run starts from the same random "
+             f"{results['batch']} sentences, then {results['rounds']} rounds of {results['batch']} more, chosen by "
+             "`stancekit suggest`'s code with its defaults or at random; TF-IDF with default settings, retrained "
+             f"each round. Mean test macro-F1 over seeds {', '.join(map(str, results['seeds']))} "
+             "(Δ: suggest minus random; range over seeds in the plot).", "",
+             "![suggest against random](active_learning.png)", "",
+             "| labels | stance: suggest | random | Δ | claim type: suggest | random | Δ |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
+    for ours, theirs in zip(suggest, chosen_at_random):
+        cells = [f"{ours[t]['mean']:.3f} | {theirs[t]['mean']:.3f} | {ours[t]['mean'] - theirs[t]['mean']:+.3f}"
+                 for t in ("stance", "claim_type")]
+        lines.append(f"| {ours['labels']} | " + " | ".join(cells) + " |")
+    runs = {(run["strategy"], run["seed"]): run["points"][1:] for run in results["runs"]}
+    for task in ("stance", "claim_type"):
+        gaps = [(ours[task]["mean"] - theirs[task]["mean"], ours["labels"])
+                for ours, theirs in zip(suggest[1:], chosen_at_random[1:])]
+        ahead = [labels for gap, labels in gaps if gap > 0]
+        best, worst = max(gaps), min(gaps)
+        per_seed = [ours[f"{task}_macro_f1"] > theirs[f"{task}_macro_f1"] for seed in results["seeds"]
+                    for ours, theirs in zip(runs["suggest", seed], runs["random", seed])]
+        lines.append(f"\n{task}: on the mean, suggest is ahead of random at {len(ahead)} of {len(gaps)} budgets "
+                     f"after the seed batch{' (' + ', '.join(map(str, ahead)) + ' labels)' if ahead else ''}; "
+                     f"largest lead {best[0]:+.3f} at {best[1]} labels, "
+                     f"{'smallest lead' if worst[0] > 0 else 'largest shortfall'} {worst[0]:+.3f} at {worst[1]} "
+                     f"labels. Seed by seed, ahead in {sum(per_seed)} of {len(per_seed)} (seed, budget) pairs.")
+    return lines
+
+
+def audit_section(results: dict) -> list[str]:
+    """The label audit's recall and precision on seeded flipped labels, from benchmarks/audit_flips.json."""
+    lines = ["", "## Which labels look wrong: `audit` on flipped labels", "",
+             f"`benchmarks/audit_flips.py`, run {results['finished']} ({results['seconds']:.0f} s): "
+             f"{results['share']:.0%} of the corpus's labels of each task flipped to another label at random "
+             f"(seed {results['seed']}; {results['flipped']} labels of {results['records']} records), then "
+             f"`stancekit audit`'s code ({results['folds']}-fold TF-IDF out-of-fold probabilities, documents kept "
+             f"together, cleanlab). It flagged {results['flagged']} labels, {results['flipped_flagged']} of the "
+             "flipped among them; the corpus's own label errors compete with the flips, so precision is a lower "
+             "bound.", "", "| k | flipped labels in the top k (recall) | precision at k |", "|---|---:|---:|"]
+    lines += [f"| {row['k']} ({row['multiple']}× the flipped) | {row['found']} ({row['recall']:.1%}) | "
+              f"{row['precision']:.1%} |" for row in results["at_k"]]
     return lines
 
 

@@ -162,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
                                "training data hash, held-out scores and files.")
     info.add_argument("model", nargs="?", metavar="MODEL", help="a shipped model name or a model folder")
     add_profile_parser(commands, common, device)
+    for add_parser in (add_export_parser, add_import_parser, add_suggest_parser, add_audit_parser):
+        add_parser(commands, common)
     for command in commands.choices.values():
         command.set_defaults(spelling={action.dest: action.option_strings[-1] for action in command._actions
                                        if action.option_strings})
@@ -192,7 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     warnings.showwarning = _show_warning
     handler = {"classify": run_classify, "evaluate": run_evaluate, "train": run_train,
-               "validate": run_validate, "report": run_report, "info": run_info, "profile": run_profile}[args.command]
+               "validate": run_validate, "report": run_report, "info": run_info, "profile": run_profile,
+               "export": run_export, "import": run_import, "suggest": run_suggest, "audit": run_audit}[args.command]
     try:
         return handler(args)
     except BrokenPipeError:
@@ -464,60 +467,187 @@ def _model_info(name_or_path: str) -> int:
     return 0
 
 
-# profile ------------------------------------------------------------------------------------------
+    add_profile_parser(commands, common, device)
+# the annotation loop: export, import, suggest, audit ---------------------------------------------
 
-def add_profile_parser(commands, common: argparse.ArgumentParser, device: argparse.ArgumentParser) -> None:
-    """The ``profile`` command's options."""
-    from .io.readers import READERS
-    from .profiles.dates import EVERY
-    from .profiles.settings import ADJUSTMENTS, MIN_DOCUMENTS, RESAMPLES
-
-    profile = commands.add_parser(
-        "profile", parents=[common, device], help="label shares per outlet and period, with intervals",
-        description="Profile scored output (JSON Lines, CSV, Parquet files or the Parquet folder of --engine dask; "
-        "or raw input with --model): for each group of --by values (and period of --time), the documents, "
-        "sentences, the share of every stance and claim type and of the sentences flagged for review or out of "
-        "scope, each with a 95 % interval from a bootstrap over documents, and mean confidences. Prints a table; "
-        "-o, --json, --plot and --html write the profile, and --changes lists what moved between periods.")
-    profile.add_argument("inputs", nargs="+", metavar="INPUT")
-    profile.add_argument("--by", action="append", required=True, metavar="FIELD",
-                         help="group by this field (repeat for several); records without it form the group (missing)")
-    profile.add_argument("--time", metavar="FIELD", help="also group by the period of this date field")
-    profile.add_argument("--every", choices=EVERY, help="with --time: the period (default: month)")
-    profile.add_argument("--document", metavar="FIELD",
-                         help="the field naming each record's document (default: input_file and document, as "
-                         "classify --split-sentences writes them; else each record is its own document)")
-    profile.add_argument("--resamples", type=_positive_int, default=RESAMPLES,
-                         help=f"bootstrap resamples per group, at least 100 (default: {RESAMPLES})")
-    profile.add_argument("--seed", type=int, default=13, help="seed of the bootstrap (default: 13)")
-    profile.add_argument("--min-documents", type=_positive_int, default=MIN_DOCUMENTS,
-                         help=f"groups with fewer documents are marked unreliable (default: {MIN_DOCUMENTS})")
-    profile.add_argument("--changes", action="store_true",
-                         help="list the shares that moved between consecutive periods beyond what the bootstrap allows")
-    profile.add_argument("--min-change", type=float, default=0.0, metavar="SHARE",
-                         help="with --changes: list only moves at least this large, e.g. 0.1 (default: 0)")
-    profile.add_argument("--adjust", choices=ADJUSTMENTS, default="fdr",
-                         help="with --changes: fdr (default) controls the false discovery rate over all moves; "
-                         "none tests each move alone")
-    profile.add_argument("-o", "--output", help="write the profile (one row per group and label) as .csv or .parquet")
-    profile.add_argument("--json", metavar="FILE", help="write the profile, changes and method as JSON ('-': stdout)")
-    profile.add_argument("--plot", metavar="FILE.png", help="draw stance shares over time and a claim-type heat map")
-    profile.add_argument("--html", metavar="FILE.html", help="write one offline page: charts, table, examples")
-    profile.add_argument("-m", "--model", help="score raw input with this model first (name or folder)")
-    profile.add_argument("--split-sentences", action="store_true",
-                         help="with --model: treat each text as a document and score each sentence")
-    profile.add_argument("--batch-size", type=_positive_int, default=256, help="with --model: texts per batch")
-    profile.add_argument("--input-format", choices=list(READERS), help="input format (default: by extension)")
-    profile.add_argument("--text-field", default="text", help="field holding the text (default: text)")
-    profile.add_argument("--prefix", default="", help="the prefix of the prediction fields (classify --prefix)")
-    profile.add_argument("--skip-errors", action="store_true",
-                         help="leave out records that cannot be read (counted and listed on stderr)")
+def add_export_parser(commands, common) -> None:
+    export = commands.add_parser("export", parents=[common], help="write texts with the model's labels for annotating",
+                                 description="Label every text (or sentence) of the INPUT files with a model and "
+                                 "write them for people to correct: Label Studio tasks with the labels as "
+                                 "predictions (--to label-studio, JSON), or an annotation sheet (--to csv). "
+                                 "With --label-config and no INPUT: print the Label Studio labeling interface.")
+    export.add_argument("inputs", nargs="*", metavar="INPUT", help="files as 'classify' reads them")
+    export.add_argument("--to", choices=("label-studio", "csv"), help="what to write")
+    export.add_argument("-o", "--output", help="the file to write (--label-config: default stdout)")
+    export.add_argument("--label-config", action="store_true",
+                        help="write the Label Studio labeling interface (XML) of the label scheme")
+    _add_unit_options(export)
 
 
-def run_profile(args) -> int:
-    from .profiles.command import run_profile_command
+def _add_unit_options(parser) -> None:
+    """The options of commands that read texts to annotate (export, suggest)."""
+    parser.add_argument("-m", "--model", default=None, help="model name or folder (default: ensemble)")
+    parser.add_argument("--split-sentences", action="store_true",
+                        help="treat each text as a document: one unit per sentence, with its offsets")
+    parser.add_argument("--text-field", default="text", help="field or column holding the text (default: text)")
+    parser.add_argument("--input-format", choices=("txt", "jsonl", "csv", "parquet"),
+                        help="input format (default: by extension)")
 
-    summary = run_profile_command(args)
-    _report_skipped(args, summary.skipped)
-    _note(args, summary.line())
+
+def run_export(args) -> int:
+    from .annotation import label_studio
+    from .annotation.units import read_units
+    from .files import atomic_write_text
+    from .io.outputs import check_distinct_paths
+
+    if args.label_config:
+        if args.inputs or args.to:
+            raise InputError("--label-config takes no INPUT and no --to")
+        config = label_studio.label_config()
+        if args.output:
+            atomic_write_text(args.output, config)
+        else:
+            sys.stdout.write(config)
+        return 0
+    if not args.inputs or not args.to or not args.output:
+        raise InputError("export needs INPUT files, --to label-studio or --to csv, and -o OUTPUT")
+    check_distinct_paths(args.inputs, [args.output])
+    units = read_units(args.inputs, _model_name(args), args.text_field, args.split_sentences,
+                       args.input_format, args.quiet)
+    if args.to == "csv":
+        from .annotation.spreadsheet import write_sheet
+
+        write_sheet(units, args.output)
+    else:
+        label_studio.write_tasks(units, args.output)
+    _note(args, f"wrote {len(units)} unit{'s' * (len(units) != 1)} to annotate to {args.output}")
+    return 0
+
+
+def add_import_parser(commands, common) -> None:
+    imported = commands.add_parser("import", parents=[common], help="turn annotations into labeled records",
+                                   description="Read annotations (a Label Studio JSON export, or filled "
+                                   "annotation sheets from 'export --to csv') into JSON Lines records that "
+                                   "follow annotations/schema.json. Skipped annotations and units nobody "
+                                   "annotated are counted on stderr and left out. Units annotated by several "
+                                   "people give one record per annotation and an agreement table (Cohen's "
+                                   "kappa per label) on stderr.")
+    imported.add_argument("inputs", nargs="+", metavar="EXPORT")
+    imported.add_argument("--from", dest="source", choices=("label-studio", "csv"), required=True,
+                          help="what the EXPORT files are")
+    imported.add_argument("-o", "--output", required=True, help="the JSON Lines file to write")
+    imported.add_argument("--agreement", metavar="FILE", help="also write the agreement table as JSON here")
+    imported.add_argument("--annotator", help="csv: the annotator of rows whose annotator cell is empty")
+
+
+def run_import(args) -> int:
+    from .annotation.agreement import agreement_table, pairwise_agreement, write_agreement
+    from .annotation.imports import ImportResult, write_records
+    from .io.outputs import check_distinct_paths
+
+    check_distinct_paths(args.inputs, [args.output, args.agreement])
+    if args.source == "csv":
+        from .annotation.spreadsheet import read_sheet
+
+        parts = [read_sheet(path, args.annotator) for path in args.inputs]
+    else:
+        from .annotation.label_studio import read_export
+
+        if args.annotator:
+            raise InputError("--annotator is for --from csv: Label Studio exports name their annotators")
+        parts = [read_export(path) for path in args.inputs]
+    result = ImportResult.combined(parts)
+    write_records(result.records(), args.output)
+    pairs = pairwise_agreement(result.annotations)
+    if pairs:
+        print(agreement_table(pairs), file=sys.stderr)
+    if args.agreement:
+        write_agreement(pairs, args.agreement)
+    print(f"stancekit: {result.summary(args.output)}", file=sys.stderr)
+    return 0
+
+
+def add_suggest_parser(commands, common) -> None:
+    suggest = commands.add_parser(
+        "suggest", parents=[common], help="choose which unlabeled texts to annotate next",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Choose N texts of UNLABELED whose labels should teach the model most, and write them "
+        "(input fields kept, a 'suggestion' field added) in the order chosen.\n\nStrategy:\n"
+        "  1. uncertainty: 1 - the mean, over stance and claim type, of the margin between the\n"
+        "     model's two most probable labels;\n"
+        "  2. a floor per predicted class: for each label of each task, the most uncertain texts\n"
+        "     predicted as that label first, up to --floor per label, so rare claim types are asked for;\n"
+        "  3. the rest by uncertainty.\n"
+        "Both passes skip texts whose character n-gram TF-IDF cosine similarity to a text already\n"
+        "chosen is at least --max-similarity, so a batch holds no rewordings of one sentence.")
+    suggest.add_argument("inputs", nargs="+", metavar="UNLABELED", help="files as 'classify' reads them")
+    _add_unit_options(suggest)
+    suggest.add_argument("-n", type=_positive_int, default=200, help="how many texts to choose (default: 200)")
+    suggest.add_argument("-o", "--output", required=True, help="the JSON Lines file to write")
+    suggest.add_argument("--floor", type=int, help="texts per predicted label asked for first (default: "
+                         "N / (4 x the number of claim types), rounded up)")
+    suggest.add_argument("--max-similarity", type=_similarity_bound, default=None,
+                         help="skip texts at least this similar to one chosen, 0-1 (default: 0.5)")
+
+
+def _similarity_bound(value: str) -> float:
+    threshold = _similarity(value)
+    if threshold is None:
+        raise argparse.ArgumentTypeError("expected a number between 0 and 1")
+    return threshold
+
+
+def run_suggest(args) -> int:
+    from .annotation.suggest import DEFAULT_MAX_SIMILARITY, write_suggestions
+    from .annotation.units import read_units
+    from .io.outputs import check_distinct_paths
+
+    check_distinct_paths(args.inputs, [args.output])
+    units = read_units(args.inputs, _model_name(args), args.text_field, args.split_sentences,
+                       args.input_format, args.quiet)
+    picks = write_suggestions(units, args.n, args.output, floor=args.floor,
+                              max_similarity=args.max_similarity or DEFAULT_MAX_SIMILARITY)
+    reasons = ", ".join(f"{reason} {count}" for reason, count in picks.items())
+    _note(args, f"chose {sum(picks.values())} of {len(units)} texts ({reasons}); wrote them to {args.output}")
+    return 0
+
+
+def add_audit_parser(commands, common) -> None:
+    from .registry import MODEL_KINDS
+
+    audit = commands.add_parser("audit", parents=[common], help="rank labels that look wrong",
+                                description="Rank the labels of LABELED (JSON Lines following "
+                                "annotations/schema.json) that disagree with cross-validated probabilities: "
+                                "each document is scored by a model trained on the other folds, and cleanlab "
+                                "(confident learning) flags and ranks the labels, least probable first, each "
+                                "with the suggested label and its probability.")
+    audit.add_argument("data", nargs="+", metavar="LABELED")
+    audit.add_argument("--model-kind", choices=list(MODEL_KINDS), default="tfidf",
+                       help="the kind of model trained in each fold (default: tfidf, seconds per fold)")
+    audit.add_argument("--folds", type=_positive_int, default=5, help="cross-validation folds (default: 5)")
+    audit.add_argument("--seed", type=int, default=13, help="random seed of the models (default: 13)")
+    audit.add_argument("--top", type=_positive_int,
+                       help="show and write only the N most suspect labels (default: 20 in the table, all in files)")
+    audit.add_argument("-o", "--output", help="write one JSON record per suspect label here, most suspect first")
+    audit.add_argument("--html", help="write the suspects as an HTML page here")
+
+
+def run_audit(args) -> int:
+    from .annotation.audit import audit, suspects_table, write_html, write_suspects
+    from .data import load_records
+    from .io.outputs import check_distinct_paths
+
+    check_distinct_paths(args.data, [args.output, args.html])
+    records = load_records(args.data)
+    result = audit(records, args.model_kind, args.folds, args.seed, quiet=args.quiet)
+    chosen = result.suspects[:args.top] if args.top else result.suspects
+    print(suspects_table(chosen[:args.top or 20]))
+    if args.output:
+        write_suspects(chosen, args.output)
+    if args.html:
+        write_html(result, chosen, args.html, ", ".join(args.data))
+    print(f"stancekit: {result.summary()}", file=sys.stderr)
+    for command in commands.choices.values():
+        command.set_defaults(spelling={action.dest: action.option_strings[-1] for action in command._actions
+                                       if action.option_strings})
     return 0

@@ -123,6 +123,16 @@ def test_identical_texts_need_identical_labels(tmp_path):
                                                                       (3, "same text as t-0002")]
 
 
+def test_identical_texts_may_differ_when_two_annotators_labeled_them(tmp_path):
+    text = "Truck drivers went on strike in 160 cities over diesel prices."
+    path = write_jsonl(tmp_path / "double.jsonl", [
+        make_record(1, text=text, claim_type="economic", annotator="ana"),
+        make_record(2, text=text, claim_type="mobilization", annotator="ben"),
+        make_record(3, text=text, claim_type="none", annotator="ben")])
+    problems = validate_files([path], near_duplicate_threshold=0.75).problems
+    assert [(p.line, p.reason.split(" (")[0]) for p in problems] == [(3, "same text as t-0002")]
+
+
 def test_secondary_claim_types_never_repeat_the_primary_or_hold_none(tmp_path):
     path = write_jsonl(tmp_path / "sec.jsonl", [
         make_record(1, claim_type="threat", secondary_claim_types=["threat"]),

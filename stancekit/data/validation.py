@@ -92,7 +92,8 @@ def _near_duplicate_problems(located: list[tuple[str, int, dict]], threshold: fl
 
     Pairs within one document are allowed (splits never separate a document, and news
     repeats its headline in its lead), and so are pairs of two seed records, which keep
-    the published text verbatim. Identical texts must carry identical labels.
+    the published text verbatim. Identical texts must carry identical labels, unless two
+    annotators gave them (a double annotation: ``stancekit import`` measures its agreement).
     """
     from .near_duplicates import near_duplicate_pairs
 
@@ -101,7 +102,7 @@ def _near_duplicate_problems(located: list[tuple[str, int, dict]], threshold: fl
         (path_a, line_a, a), (path_b, line_b, b) = located[pair.first], located[pair.second]
         if a["doc_id"] == b["doc_id"] or a["origin"] == b["origin"] == "seed":
             if " ".join(a["text"].split()) == " ".join(b["text"].split()) and \
-                    any(a[task] != b[task] for task in TASKS):
+                    any(a[task] != b[task] for task in TASKS) and a["annotator"] == b["annotator"]:
                 problems.append(InputError(f"same text as {a['id']} ({path_a}:{line_a}) but other labels",
                                            path=path_b, line=line_b, field="text"))
             continue
