@@ -6,11 +6,8 @@ BIN := $(VENV)/bin
 SAMPLES := $(wildcard stancekit/samples/*.txt)
 
 # make test installs the accurate model's base weights; make demo does not need them.
-<<<<<<< HEAD
-.PHONY: demo test report-check profile-demo profile-check bench bench-quick train-tfidf train-transformer train-ensemble install clean chromium
-=======
-.PHONY: demo test report-check bench bench-quick train-tfidf train-transformer train-ensemble install clean chromium label-studio
->>>>>>> issue24
+.PHONY: demo test report-check profile-demo profile-check bench bench-quick train-tfidf train-transformer \
+	train-ensemble install clean chromium label-studio
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
