@@ -468,6 +468,65 @@ def _model_info(name_or_path: str) -> int:
 
 
     add_profile_parser(commands, common, device)
+# profile ------------------------------------------------------------------------------------------
+
+def add_profile_parser(commands, common: argparse.ArgumentParser, device: argparse.ArgumentParser) -> None:
+    """The ``profile`` command's options."""
+    from .io.readers import READERS
+    from .profiles.dates import EVERY
+    from .profiles.settings import ADJUSTMENTS, MIN_DOCUMENTS, RESAMPLES
+
+    profile = commands.add_parser(
+        "profile", parents=[common, device], help="label shares per outlet and period, with intervals",
+        description="Profile scored output (JSON Lines, CSV, Parquet files or the Parquet folder of --engine dask; "
+        "or raw input with --model): for each group of --by values (and period of --time), the documents, "
+        "sentences, the share of every stance and claim type and of the sentences flagged for review or out of "
+        "scope, each with a 95 % interval from a bootstrap over documents, and mean confidences. Prints a table; "
+        "-o, --json, --plot and --html write the profile, and --changes lists what moved between periods.")
+    profile.add_argument("inputs", nargs="+", metavar="INPUT")
+    profile.add_argument("--by", action="append", required=True, metavar="FIELD",
+                         help="group by this field (repeat for several); records without it form the group (missing)")
+    profile.add_argument("--time", metavar="FIELD", help="also group by the period of this date field")
+    profile.add_argument("--every", choices=EVERY, help="with --time: the period (default: month)")
+    profile.add_argument("--document", metavar="FIELD",
+                         help="the field naming each record's document (default: input_file and document, as "
+                         "classify --split-sentences writes them; else each record is its own document)")
+    profile.add_argument("--resamples", type=_positive_int, default=RESAMPLES,
+                         help=f"bootstrap resamples per group, at least 100 (default: {RESAMPLES})")
+    profile.add_argument("--seed", type=int, default=13, help="seed of the bootstrap (default: 13)")
+    profile.add_argument("--min-documents", type=_positive_int, default=MIN_DOCUMENTS,
+                         help=f"groups with fewer documents are marked unreliable (default: {MIN_DOCUMENTS})")
+    profile.add_argument("--changes", action="store_true",
+                         help="list the shares that moved between consecutive periods beyond what the bootstrap allows")
+    profile.add_argument("--min-change", type=float, default=0.0, metavar="SHARE",
+                         help="with --changes: list only moves at least this large, e.g. 0.1 (default: 0)")
+    profile.add_argument("--adjust", choices=ADJUSTMENTS, default="fdr",
+                         help="with --changes: fdr (default) controls the false discovery rate over all moves; "
+                         "none tests each move alone")
+    profile.add_argument("-o", "--output", help="write the profile (one row per group and label) as .csv or .parquet")
+    profile.add_argument("--json", metavar="FILE", help="write the profile, changes and method as JSON ('-': stdout)")
+    profile.add_argument("--plot", metavar="FILE.png", help="draw stance shares over time and a claim-type heat map")
+    profile.add_argument("--html", metavar="FILE.html", help="write one offline page: charts, table, examples")
+    profile.add_argument("-m", "--model", help="score raw input with this model first (name or folder)")
+    profile.add_argument("--split-sentences", action="store_true",
+                         help="with --model: treat each text as a document and score each sentence")
+    profile.add_argument("--batch-size", type=_positive_int, default=256, help="with --model: texts per batch")
+    profile.add_argument("--input-format", choices=list(READERS), help="input format (default: by extension)")
+    profile.add_argument("--text-field", default="text", help="field holding the text (default: text)")
+    profile.add_argument("--prefix", default="", help="the prefix of the prediction fields (classify --prefix)")
+    profile.add_argument("--skip-errors", action="store_true",
+                         help="leave out records that cannot be read (counted and listed on stderr)")
+
+
+def run_profile(args) -> int:
+    from .profiles.command import run_profile_command
+
+    summary = run_profile_command(args)
+    _report_skipped(args, summary.skipped)
+    _note(args, summary.line())
+    return 0
+
+
 # the annotation loop: export, import, suggest, audit ---------------------------------------------
 
 def add_export_parser(commands, common) -> None:
