@@ -706,7 +706,4 @@ def run_audit(args) -> int:
     if args.html:
         write_html(result, chosen, args.html, ", ".join(args.data))
     print(f"stancekit: {result.summary()}", file=sys.stderr)
-    for command in commands.choices.values():
-        command.set_defaults(spelling={action.dest: action.option_strings[-1] for action in command._actions
-                                       if action.option_strings})
     return 0

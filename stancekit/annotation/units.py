@@ -67,7 +67,7 @@ def read_units(inputs: Sequence[str], model: str, text_field: str = "text", spli
                                          line=record[_PREFIX + "input_line"], field="id")
                     seen[unit.id] = where
                     units.append(unit)
-                bar.update(batch.consumed)
+                bar.update(batch.counts.consumed)
     return units
 
 
