@@ -46,11 +46,11 @@ class AccurateClassifier(TransformerClassifier):
     kind = "accurate"
 
     def __init__(self, *, encoder: str = "mpnet", adapter: str = "lora", lora_rank: int = 64,
-                 lora_alpha: float = 128.0, delta_rank: int = 112, trainable_layers: int | None = None, max_length: int = 128,
-                 learning_rate: float = 2e-4, head_learning_rate: float = 1e-3, epochs: int = 10,
-                 batch_size: int = 16, pooling: str = "mean", dropout: float = 0.1,
-                 weight_decay: float = 0.01, warmup_fraction: float = 0.1,
-                 class_weight: str | None = "balanced", patience: int = 3, precision: str = "int8",
+                 lora_alpha: float = 128.0, delta_rank: int = 112, trainable_layers: int | None = None,
+                 max_length: int = 128, learning_rate: float = 2e-4, head_learning_rate: float = 1e-3,
+                 epochs: int = 3, batch_size: int = 16, pooling: str = "mean", dropout: float = 0.1,
+                 weight_decay: float = 0.01, warmup_fraction: float = 0.06,
+                 class_weight: str | None = "balanced", patience: int = 2, precision: str = "bf16",
                  weights_dtype: str = "float16", inference_batch_size: int = 32,
                  training_precision: str = "auto", seed: int = 13, device: str = "cpu",
                  name: str = "accurate", version: str = "1.0.0") -> None:
