@@ -171,6 +171,14 @@ class AccurateClassifier(TransformerClassifier):
                         module.lora_b.copy_(u[:, :self.delta_rank] * root[None, :])
                         module.weight.copy_(originals[name])
 
+    def known_limits(self) -> list[str]:
+        return ["Slow: an MPNet-base forward pass per sentence, about ten times the default model's cost on the "
+                "CPU; score large batches with the default, or with this model on a GPU (device='cuda').",
+                "The bf16 inference path needs a CPU with AVX512-BF16 or AMX; elsewhere the model runs in fp32, "
+                "slower, with the same labels up to rounding.",
+                "Fine-tuned on authored sentences; its lead over the default is largest on claim type and on "
+                "short registers, and it shares the corpus's blind spots (see annotations/README.md)."]
+
     def stored_bytes(self) -> int:
         """The bytes the learned tensors take in the saved weights file (without its header)."""
         size = 2 if self.weights_dtype == "float16" else 4

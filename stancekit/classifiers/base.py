@@ -290,6 +290,10 @@ class TextClassifier(ABC):
         settings = ", ".join(f"{key}={value}" for key, value in self._settings().items())
         return f"{type(self).__name__} with {settings}."
 
+    def known_limits(self) -> list[str]:
+        """Limits of this kind of model, one sentence each, for its model card (beyond those of every model)."""
+        return []
+
     def _settings(self) -> dict:
         """The constructor parameters but ``name`` and ``version`` (stored beside them), as JSON values."""
         return {key: list(value) if isinstance(value, tuple) else value

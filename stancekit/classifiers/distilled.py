@@ -88,6 +88,13 @@ class DistilledClassifier(TransformerClassifier):
                   if self.quantization == "int8" else "ONNX Runtime in fp32")
         return (f"cut to {self.layers} of its 6 layers (layers {kept}), all fine-tuned, served through {served}")
 
+    def known_limits(self) -> list[str]:
+        return ["Distilled: it learned to imitate its teacher on a transfer set (see the training section), "
+                "so it inherits the teacher's errors, and it is weakest where the teacher was unsure.",
+                "Served in int8 through ONNX Runtime; its explanations come from the same network in fp32 "
+                "(PyTorch), whose probabilities differ from the served ones by a little (a few hundredths at most "
+                "on the test split; labels almost always agree)."]
+
     # --- the PyTorch network ----------------------------------------------------------
 
     def _build_network(self) -> None:

@@ -214,7 +214,8 @@ def model_card(model, scores: dict[str, EvaluationResult], sizes: dict[str, int]
               "- English only; Persian or Arabic script is accepted but not understood.",
               "- Trained on one domain (Iranian politics and its information war); other topics get "
               "arbitrary labels.",
-              "- The test split is small, so per-class scores of rare labels are noisy.", ""]
+              "- The test split is small, so per-class scores of rare labels are noisy.",
+              *(f"- {limit}" for limit in model.known_limits()), ""]
     return "\n".join(lines)
 
 
