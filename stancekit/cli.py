@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "the dev split instead of training new members; the ensemble refers to them")
     train.add_argument("--transfer", metavar="FOLDER",
                        help="distil: learn a teacher's probabilities on the transfer texts in FOLDER "
-                       "(transfer.jsonl, teacher_labels.jsonl, teacher.json; annotations/transfer ships one), "
+                       "(transfer.jsonl, teacher_labels.jsonl, teacher.json; the repository's annotations/transfer is one), "
                        "mixed with the gold labels of train-split texts")
     train.add_argument("--gold-weight", type=float, default=0.5, metavar="W",
                        help="with --transfer: the weight of the gold label in a train text's target (default 0.5)")

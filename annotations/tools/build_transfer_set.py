@@ -57,6 +57,27 @@ def variants(text: str, rng: random.Random) -> list[tuple[str, str]]:
     return [(change, new) for change, new in found if new != text]
 
 
+def unique_texts(rows: list[dict], dropped: Counter) -> list[dict]:
+    """``rows`` without the repeats of a text already seen (counted in ``dropped``)."""
+    seen, unique = set(), []
+    for row in rows:
+        if row["text"] in seen:
+            dropped["repeated text"] += 1
+        else:
+            seen.add(row["text"])
+            unique.append(row)
+    return unique
+
+
+def without_leaks(rows: list[dict], held_out: list[str], dropped: Counter) -> list[dict]:
+    """``rows`` without those that are near-duplicates of a held-out text (counted in ``dropped``)."""
+    texts = [row["text"] for row in rows] + held_out
+    leaking = {pair.first for pair in near_duplicate_pairs(texts, DEFAULT_THRESHOLD)
+               if pair.first < len(rows) <= pair.second}
+    dropped["near-duplicate of a dev, test or contrast sentence"] += len(leaking)
+    return [row for index, row in enumerate(rows) if index not in leaking]
+
+
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -84,25 +105,20 @@ def main() -> None:
                 dropped["rewrite of a sentence outside the train split"] += 1
                 continue
             rows.append({"id": r["id"], "text": r["text"], "kind": "rewrite", "of": r["of"], "change": r["change"]})
-    sources = [row for row in rows if row["kind"] in ("train", "written")]
+    kept = without_leaks(unique_texts(rows, dropped), held_out, dropped)
+    sources = [row for row in kept if row["kind"] in ("train", "written")]
     rng.shuffle(sources)
     candidates = [(source, change, text) for source in sources for change, text in variants(source["text"], rng)]
     rng.shuffle(candidates)
-    for number, (source, change, text) in enumerate(candidates[:max(0, args.size - len(rows))], start=1):
-        rows.append({"id": f"mv-{number:06d}", "text": text, "kind": "variant", "of": source["id"], "change": change})
-
-    seen, unique = set(), []
-    for row in rows:
-        if row["text"] in seen:
-            dropped["repeated text"] += 1
-        else:
-            seen.add(row["text"])
-            unique.append(row)
-    texts = [row["text"] for row in unique] + held_out
-    leaking = {pair.first for pair in near_duplicate_pairs(texts, DEFAULT_THRESHOLD)
-               if pair.first < len(unique) <= pair.second}
-    dropped["near-duplicate of a dev, test or contrast sentence"] = len(leaking)
-    kept = [row for index, row in enumerate(unique) if index not in leaking]
+    seen = {row["text"] for row in kept}
+    variant_rows = []
+    for source, change, text in candidates:
+        if text not in seen:
+            seen.add(text)
+            variant_rows.append({"id": f"mv-{len(variant_rows) + 1:06d}", "text": text, "kind": "variant",
+                                 "of": source["id"], "change": change})
+    needed = max(0, args.size - len(kept))
+    kept += without_leaks(variant_rows[:needed + needed // 10], held_out, dropped)[:needed]  # a tenth spare for leaks
 
     with open(TRANSFER / "transfer.jsonl", "w", encoding="utf-8") as handle:
         for row in kept:

@@ -1,6 +1,6 @@
 """Distillation data: a transfer set of texts, a teacher's probabilities on it, and the targets a student learns.
 
-A transfer folder (``annotations/transfer/`` ships one) holds ``transfer.jsonl`` (one record
+A transfer folder (the repository's ``annotations/transfer/`` is one) holds ``transfer.jsonl`` (one record
 per text: ``id``, ``text``, ``kind``, ...), ``teacher_labels.jsonl`` (per ``id``, the
 teacher's calibrated probabilities for both labels, columns in label-scheme order) and
 ``teacher.json`` (the teacher's name, version and manifest SHA-256, and the label order).
