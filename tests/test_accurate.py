@@ -23,23 +23,10 @@ from stancekit.classifiers.encoders import MPNET_BASE, SplitArchiveEncoder
 from stancekit.errors import ModelError
 from stancekit.registry import load_model
 
-from conftest import TINY_TRAIN, cli_env, make_record, write_jsonl
+from conftest import TINY_TRAIN, cli_env, make_record, needs_mpnet, write_jsonl
 
 TEXTS = [t for t, _, _ in TINY_TRAIN] * 2
 LABELS = [[s, c] for _, s, c in TINY_TRAIN] * 2
-
-
-def _installed(package: str) -> bool:
-    try:
-        importlib.metadata.distribution(package)
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return True
-
-
-needs_mpnet = pytest.mark.skipif(
-    not all(map(_installed, MPNET_BASE.parts)),
-    reason="the accurate model's base weights are not installed (make test installs them)")
 
 
 # --- the split archive and its cache, on a small fake -------------------------------------------

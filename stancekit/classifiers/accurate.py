@@ -172,8 +172,9 @@ class AccurateClassifier(TransformerClassifier):
                         module.weight.copy_(originals[name])
 
     def known_limits(self) -> list[str]:
-        return ["Slow: an MPNet-base forward pass per sentence, about ten times the default model's cost on the "
-                "CPU; score large batches with the default, or with this model on a GPU (device='cuda').",
+        return ["Slow on the CPU: a 12-layer MPNet-base pass per sentence, about eight times the computation of "
+                "the 6-layer MiniLM models; score large batches with the default, or with this model on a GPU "
+                "(device='cuda').",
                 "The bf16 inference path needs a CPU with AVX512-BF16 or AMX; elsewhere the model runs in fp32, "
                 "slower, with the same labels up to rounding.",
                 "Fine-tuned on authored sentences; its lead over the default is largest on claim type and on "

@@ -18,6 +18,9 @@ imported. The PyTorch network is built only when something needs it: further tra
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -229,6 +232,23 @@ class DistilledClassifier(TransformerClassifier):
         return model
 
 
+@contextlib.contextmanager
+def _exporter_notes_silenced():
+    """Keep the exporter's and the quantizer's notes to their developers (missing torchvision, shape
+    renaming, a pre-processing tip on the root logger) off the user's terminal; errors still raise."""
+    loggers = [logging.getLogger(), logging.getLogger("torch.onnx")]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for logger in loggers:
+            logger.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
+
+
 def export_onnx(model: TransformerClassifier, quantize: bool) -> bytes:
     """The model's network (encoder, pooling, heads; no temperature) as an ONNX model (``torch.export``
     based exporter, opset 18, one self-contained file); with ``quantize``, ONNX Runtime's dynamic
@@ -248,7 +268,7 @@ def export_onnx(model: TransformerClassifier, quantize: bool) -> bytes:
             return tuple(model.head_logits(model.pool(hidden, attention_mask)))
 
     dims = {0: torch.export.Dim("batch"), 1: torch.export.Dim("tokens")}
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, _exporter_notes_silenced():
         exported, quantized = Path(folder) / "fp32.onnx", Path(folder) / "int8.onnx"
         with torch.no_grad():
             torch.onnx.export(Network().eval(), model.pad([[101, 2000, 2001, 102], [101, 2002, 102]]),

@@ -135,6 +135,11 @@ class EnsembleClassifier(TextClassifier):
                 + ".\n\nMember models:\n\n" + "\n\n".join(f"- {name}: {member.describe()}"
                                                          for name, member in self.members_.items()))
 
+    def known_limits(self) -> list[str]:
+        """The limits of every member, each once."""
+        members = getattr(self, "members_", self.members) or {}
+        return list(dict.fromkeys(limit for member in members.values() for limit in member.known_limits()))
+
     def _settings(self) -> dict:
         return {key: value for key, value in super()._settings().items() if key != "members"}
 

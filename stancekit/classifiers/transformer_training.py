@@ -243,6 +243,7 @@ class _Run:
         self.best: float | None = None
         self.best_state: dict | None = None
         self.waited = 0
+        model.resumed_seconds_ = 0.0  # the epochs' time before a resume, set by _resume
 
     def train(self) -> list[dict]:
         """Run the remaining epochs (all, or those after a checkpoint), keep the best epoch's weights."""
@@ -383,4 +384,5 @@ class _Run:
         random.setstate((version, tuple(internal), gauss))
         self.history, self.best, self.waited = state["history"], state["best"], state["waited"]
         self.started -= state["seconds"]
+        self.model.resumed_seconds_ = state["seconds"]
         return state["epoch"]

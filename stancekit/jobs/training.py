@@ -22,7 +22,8 @@ from ..errors import InputError, ModelError, OptionError, StancekitWarning
 from ..evaluation.results import EvaluationResult, evaluate_model
 from ..io.outputs import check_distinct_paths
 from ..labels import TASKS, get_scheme
-from ..registry import load_model, make_model
+from ..artifacts import read_config
+from ..registry import load_model, make_model, resolve
 
 
 @dataclass
@@ -114,7 +115,8 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
         texts, targets = (_distillation_targets(transfer, grouped, gold_weight) if transfer
                           else texts_and_labels(grouped["train"]))
         model.fit(texts, targets, validation=validation, quiet=quiet, checkpoint=checkpoint)
-    seconds = time.perf_counter() - started
+    # a resumed training counts the time its interrupted runs spent on the epochs it continues from
+    seconds = time.perf_counter() - started + getattr(model, "resumed_seconds_", 0.0)
     scores = {split: evaluate_model(model, grouped[split], data=f"{split} split")
               for split in ("dev", "test") if grouped[split]}
     sizes = {split: len(grouped[split]) for split in SPLITS}
@@ -122,7 +124,8 @@ def train(kind: str, data: Sequence[str | Path] | None = None, splits: str | Pat
     if out is not None:
         data_names = [str(p) for p in data] if data else ["shipped corpus (annotations/corpus)"]
         distilled = _distillation_note(transfer, gold_weight) if transfer else None
-        card = model_card(model, scores, sizes, data_names, seconds, small, distilled)
+        card = model_card(model, scores, sizes, data_names, seconds, small, distilled,
+                          member_seconds=_member_training_seconds(members) if members else None)
         extra = {"held_out": {split: {task: {"macro_f1": m.macro_f1, "accuracy": m.accuracy}
                                       for task, m in result.tasks.items()}
                               for split, result in scores.items()},
@@ -177,10 +180,19 @@ def _combined_ensemble(kind: str, members: Sequence[str], validation, seed: int,
     return make_model(kind, seed=seed, members=loaded, **(params or {})).combine(*validation)
 
 
+def _member_training_seconds(members: Sequence[str]) -> dict[str, float | None]:
+    """The training time each already trained member's config records, by member name."""
+    return {Path(str(name)).name: read_config(resolve(name)).get("training", {}).get("seconds")
+            for name in members}
+
+
 def model_card(model, scores: dict[str, EvaluationResult], sizes: dict[str, int],
                data: list[str], seconds: float, small_splits: Sequence[str] = (),
-               distillation: dict | None = None) -> str:
-    """The Markdown model card written beside a trained model (with a Warnings section when there are any)."""
+               distillation: dict | None = None, member_seconds: dict[str, float | None] | None = None) -> str:
+    """The Markdown model card written beside a trained model (with a Warnings section when there are any).
+
+    ``member_seconds``: for an ensemble combined from trained members, the time each took to train.
+    """
     scheme = get_scheme()
     lines = [f"# Model card: {model.name} {model.version} ({model.kind})", "",
              "## Intended use", "",
@@ -196,8 +208,11 @@ def model_card(model, scores: dict[str, EvaluationResult], sizes: dict[str, int]
              "- split sizes (records): " + ", ".join(f"{s} {n}" for s, n in sizes.items()),
              "- selection: hyper-parameters and early stopping on the dev split only",
              *([_distillation_line(distillation)] if distillation else []),
-             f"- training time: {seconds:.0f} s on {platform.machine()} with "
-             f"{available_cores()} CPU cores", ""]
+             f"- training time: {seconds:.0f} s"
+             + (" to combine the members on dev (members trained before: " + ", ".join(
+                 f"{name} {'unrecorded' if value is None else f'{value:.0f} s'}"
+                 for name, value in member_seconds.items()) + ")" if member_seconds else "")
+             + f" on {platform.machine()} with {available_cores()} CPU cores", ""]
     if small_splits:
         lines += ["## Warnings", "", *(f"- {message[0].upper()}{message[1:]}." for message in small_splits), ""]
     lines += ["## Held-out scores", "", "| split | task | macro-F1 | accuracy |", "|---|---|---:|---:|"]
