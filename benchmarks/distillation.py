@@ -67,13 +67,15 @@ def main() -> None:
         config = read_config(folder)
         served, network = prepare(str(folder))
         scores = model_scores(served, sets)
-        result["students"][f"{config['settings']['layers']} layers"] = {
-            "folder": student, "settings": config["settings"],
+        settings = config["settings"]
+        label = (f"{settings['layers']} layers, {settings['epochs']} epochs"
+                 + (" (shipped)" if student == "distilled" else ""))
+        result["students"][label] = {
+            "folder": student, "settings": settings,
             "training_seconds": config["training"]["seconds"], "megabytes": folder_megabytes(folder),
             "scores": scores, "gap_recovered": gap_recovered(scores["test"], teacher["test"], reference),
             "speed": speed(served, network, texts), "served_vs_fp32": quality(served, sets["test"])}
-        print(json.dumps({student: result["students"][f"{config['settings']['layers']} layers"]["speed"]}),
-              file=sys.stderr)
+        print(json.dumps({label: result["students"][label]["speed"]}), file=sys.stderr)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 

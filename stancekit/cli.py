@@ -30,7 +30,9 @@ with a warning suggesting --split-sentences: whole articles passed as texts are 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    from .registry import MODEL_KINDS
+    from .registry import DEFAULT_MODEL, MODEL_KINDS
+
+    model_help = f"model name or folder (default: {DEFAULT_MODEL})"
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes on stderr")
@@ -63,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--split-sentences", action="store_true",
                           help="treat each text as a document: label each sentence, with offsets")
     classify.add_argument("-m", "--model", default=None,
-                          help="shipped model name (ensemble, transformer, tfidf) or model folder (default: ensemble)")
+                          help=f"shipped model name (`stancekit info` lists them) or model folder (default: {DEFAULT_MODEL})")
     classify.add_argument("--batch-size", type=_positive_int, default=256, help="texts per batch (default: 256)")
     classify.add_argument("--prefix", default="",
                           help="prefix for the names of every added field, e.g. pred_ when the input already "
@@ -91,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    description="Compare a model's predictions with the labels of "
                                    "DATA (JSON Lines following annotations/schema.json).")
     evaluate.add_argument("data", nargs="+", metavar="DATA")
-    evaluate.add_argument("-m", "--model", default=None, help="model name or folder (default: ensemble)")
+    evaluate.add_argument("-m", "--model", default=None, help=model_help)
     evaluate.add_argument("--split", choices=("all", "train", "dev", "test"), default="all",
                           help="evaluate only the records of this split (default: all)")
     evaluate.add_argument("--splits", help="split file (default: the shipped annotations/splits.json)")
@@ -154,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("input", metavar="INPUT")
     report.add_argument("-o", "--output", required=True, help="the HTML file to write")
     report.add_argument("--text-field", default="text", help="JSON Lines field holding the text (default: text)")
-    report.add_argument("-m", "--model", default=None, help="model name or folder (default: ensemble)")
+    report.add_argument("-m", "--model", default=None, help=model_help)
 
     info = commands.add_parser("info", parents=[common], help="show shipped models, label scheme and versions",
                                description="Without MODEL: stancekit's versions, the label scheme and the "
@@ -545,7 +547,9 @@ def add_export_parser(commands, common) -> None:
 
 def _add_unit_options(parser) -> None:
     """The options of commands that read texts to annotate (export, suggest)."""
-    parser.add_argument("-m", "--model", default=None, help="model name or folder (default: ensemble)")
+    from .registry import DEFAULT_MODEL
+
+    parser.add_argument("-m", "--model", default=None, help=f"model name or folder (default: {DEFAULT_MODEL})")
     parser.add_argument("--split-sentences", action="store_true",
                         help="treat each text as a document: one unit per sentence, with its offsets")
     parser.add_argument("--text-field", default="text", help="field or column holding the text (default: text)")

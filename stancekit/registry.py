@@ -25,7 +25,7 @@ from .artifacts import model_digest, model_kind, read_config, shipped_models, sh
 from .errors import ModelError
 from .labels import TASKS
 
-DEFAULT_MODEL = "ensemble"
+DEFAULT_MODEL = "distilled"
 """The shipped model with the best held-out macro-F1 (see README.md, 'Models')."""
 
 

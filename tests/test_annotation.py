@@ -16,6 +16,7 @@ import pytest
 from stancekit.annotation.suggest import select_batch
 from stancekit.data import corpus_files, load_records
 from stancekit.labels import get_scheme
+from stancekit.registry import load_model
 
 from conftest import TINY_TRAIN, write_jsonl
 
@@ -82,7 +83,7 @@ def test_label_studio_tasks_keep_ids_offsets_input_fields_and_the_models_labels(
         assert document["text"][data["start"]:data["end"]] == data["text"]
         assert data["source_name"] == document["source_name"]
         prediction = item["predictions"][0]
-        assert prediction["model_version"] == "tfidf 2.0.0"
+        assert prediction["model_version"] == f"tfidf {load_model('tfidf').version}"
         labels = {r["from_name"]: r["value"]["choices"] for r in prediction["result"]}
         assert set(labels) == {"stance", "claim_type"}
         assert prediction["score"] == min(r["score"] for r in prediction["result"])
@@ -279,7 +280,7 @@ def test_suggest_command_writes_the_chosen_units_with_their_reasons(cli, tmp_pat
     batch = read_jsonl(tmp_path / "batch.jsonl")
     assert len(batch) == 3 and [r["suggestion"]["rank"] for r in batch] == [1, 2, 3]
     assert {r["id"] for r in batch} <= {"art-1-s0", "art-1-s1", "art-2-s0", "art-2-s1"}
-    assert all(r["source_name"] and r["suggestion"]["model"] == "tfidf 2.0.0" for r in batch)
+    assert all(r["source_name"] and r["suggestion"]["model"] == f"tfidf {load_model('tfidf').version}" for r in batch)
     assert "chose 3 of 4 texts" in process.stderr
     exported = cli("export", "batch.jsonl", "-m", "tfidf", "--to", "label-studio", "-o", "tasks.json")
     assert exported.returncode == 0, exported.stderr

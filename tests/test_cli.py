@@ -198,10 +198,11 @@ def test_info_lists_models_and_scheme(cli):
     assert "label scheme 1.0" in process.stdout
     lines = process.stdout.splitlines()
     for name, folder in shipped_models().items():
-        version = json.loads((folder / "config.json").read_text(encoding="utf-8"))["version"]
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         default = " (default)" if name == DEFAULT_MODEL else ""
-        assert any(line.startswith(f"  {name}{default}: {name} {version}, scheme 1.0") for line in lines), name
-    assert set(shipped_models()) == {"ensemble", "tfidf", "transformer"}
+        assert any(line.startswith(f"  {name}{default}: {config['kind']} {config['version']}, scheme 1.0")
+                   for line in lines), name
+    assert set(shipped_models()) == {"accurate", "distilled", "ensemble", "tfidf", "transformer"}
     assert "stance: regime, opposition, neutral" in process.stdout
     assert "test: stance macro-F1 0." in process.stdout
 

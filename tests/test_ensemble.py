@@ -17,7 +17,7 @@ from stancekit.classifiers.tfidf import TfidfClassifier
 from stancekit.classifiers.transformer import TransformerClassifier
 from stancekit.data import corpus_files
 from stancekit.errors import ModelError
-from stancekit.registry import DEFAULT_MODEL, load_model, resolve
+from stancekit.registry import load_model, resolve
 
 from conftest import TINY_TRAIN
 
@@ -170,8 +170,7 @@ def test_clone_of_the_shipped_ensemble_is_unfitted():
         copy.predict(["a text"])
 
 
-def test_shipped_ensemble_is_the_default_and_labels_known_sentences():
-    assert DEFAULT_MODEL == "ensemble"
+def test_shipped_ensemble_labels_known_sentences():
     model = load_model("ensemble")
     labels = model.predict(["The martyr Soleimani is alive forever.",
                             "The regime executed two more young protesters at dawn after sham trials.",

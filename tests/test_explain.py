@@ -60,7 +60,8 @@ def test_tfidf_contributions_add_up_to_the_log_odds(labels):
             a = attribution[task]
             label_column = list(model.classes_[column]).index(a.label)
             total = a.weights.sum() + a.intercept + a.rest
-            assert total == pytest.approx(log_odds(probabilities[column][index], label_column), abs=2e-4)
+            # the probabilities are float32: on a log-odds near 20 their rounding reaches about 1e-3
+            assert total == pytest.approx(log_odds(probabilities[column][index], label_column), rel=1e-4, abs=2e-4)
             assert len(a.weights) == len(a.spans) == len(words(texts[index][:model.max_chars]))
 
 
@@ -113,7 +114,7 @@ def test_occlusion_evidence_of_confident_sentences_is_not_near_zero(model, cli):
     move the log-odds: evidence is weighed in log-odds, and nothing that prints as 0 is listed."""
     text = "Political prisoners in Evin prison are tortured by the regime's interrogators."
     prediction = classify(text, model=model, explain=True)
-    assert prediction.stance_confidence > 0.95 and prediction.claim_confidence > 0.95
+    assert prediction.stance_confidence > 0.9 and prediction.claim_confidence > 0.9
     for task in TASKS:
         weights = [item["weight"] for item in prediction.evidence[task]]
         assert weights and weights[0] > 0.5, (task, weights)  # the strongest evidence moves the log-odds

@@ -136,8 +136,10 @@ def test_interrupt_is_reported_once_and_keeps_what_resume_needs(tmp_path):
     (tmp_path / "in.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     command = [sys.executable, "-m", "stancekit", "classify", "in.txt", "--model", "tfidf", "--batch-size", "100",
                "-o", "out.jsonl"]
+    # a test run started in the background inherits SIGINT ignored, and Python then installs no handler
     job = subprocess.run(command, cwd=tmp_path, env=dict(cli_env(), **{INTERRUPT_HOOK: "INT:500"}),
-                         capture_output=True, text=True)
+                         capture_output=True, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler))
     assert job.returncode == 130
     assert job.stderr.count("interrupted") == 1
     assert "--resume to continue out.jsonl" in job.stderr

@@ -54,3 +54,12 @@ def test_the_accurate_tier_fits_its_size_limit_and_classifies_offline_in_a_fresh
                              timeout=600)
     assert process.returncode == 0, process.stderr
     assert json.loads(process.stdout) == [["opposition", "accurate"], ["neutral", "accurate"]]
+
+
+def test_the_default_scores_offline_in_a_fresh_process_without_torch_or_transformers():
+    code = ("import sys; from stancekit import classify; row = classify('Death to the dictator!'); "
+            "print(row.model, row.stance, 'torch' in sys.modules, 'transformers' in sys.modules)")
+    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=cli_env(),
+                             timeout=300)
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.split() == [DEFAULT_MODEL, "opposition", "False", "False"]

@@ -4,7 +4,7 @@ The student is the transformer model's network (mean pooling, one linear head pe
 ``layers`` of all-MiniLM-L6-v2's six layers, evenly spaced from the first to the last
 (``kept_layers``), fine-tuned whole. It learns from target probabilities: the teacher's
 calibrated probabilities on a large transfer set, mixed with the gold labels where there
-are any (``fit`` takes probabilities; see ``stancekit.distillation``). After training, the
+are any (``fit`` takes probabilities; see ``stancekit.jobs.distillation``). After training, the
 network is exported to ONNX and its matrix multiplications quantized to int8 by ONNX
 Runtime (``quantization``); the calibration temperatures are then fitted on dev *through
 the ONNX model*, so they calibrate what is served.
@@ -58,9 +58,9 @@ class DistilledClassifier(TransformerClassifier):
 
     kind = "distilled"
 
-    def __init__(self, *, layers: int = 6, quantization: str = "int8", runtime: str = "onnx",
+    def __init__(self, *, layers: int = 4, quantization: str = "int8", runtime: str = "onnx",
                  max_length: int = 128, learning_rate: float = 1e-4, head_learning_rate: float = 1e-3,
-                 epochs: int = 4, batch_size: int = 32, pooling: str = "mean", dropout: float = 0.1,
+                 epochs: int = 10, batch_size: int = 32, pooling: str = "mean", dropout: float = 0.1,
                  weight_decay: float = 0.01, warmup_fraction: float = 0.06,
                  class_weight: str | None = "sqrt", patience: int = 2, precision: str = "fp32",
                  weights_dtype: str = "float16", inference_batch_size: int = 64,
@@ -105,9 +105,13 @@ class DistilledClassifier(TransformerClassifier):
         import torch
 
         super()._build_network()
-        keep = kept_layers(self.layers, self.encoder_.config.num_hidden_layers)
+        self.pretrained_layers_ = self.encoder_.config.num_hidden_layers
+        keep = kept_layers(self.layers, self.pretrained_layers_)
         self.encoder_.encoder.layer = torch.nn.ModuleList([self.encoder_.encoder.layer[i] for i in keep])
         self.encoder_.config.num_hidden_layers = len(keep)
+
+    def pretrained_layer_count(self) -> int:
+        return self.pretrained_layers_
 
     def _network(self) -> None:
         """Build the PyTorch network of a loaded model from its saved tensors, once (checking its base)."""

@@ -131,11 +131,15 @@ class TransformerClassifier(TextClassifier):
         """What fine-tuning changed, for the model card."""
         return f"with its top {self.trainable_layers or 'all'} layers fine-tuned"
 
+    def pretrained_layer_count(self) -> int:
+        """How many layers the pretrained encoder has (before any are cut away)."""
+        return self.encoder_.config.num_hidden_layers
+
     def describe(self) -> str:
         base, config = self.base_encoder.identity(), self.encoder_.config
         settings = {key: value for key, value in self._settings().items() if key != "base"}
         return (f"{type(self).__name__}: the pretrained encoder {self.base_encoder.title} (package "
-                f"{base['package']} {base['version']}, {config.num_hidden_layers} layers, hidden size "
+                f"{base['package']} {base['version']}, {self.pretrained_layer_count()} layers, hidden size "
                 f"{config.hidden_size}) {self._fine_tuning()}, "
                 f"{self.pooling} pooling and one linear head per task (stance, claim type), trained "
                 "jointly. Probabilities are the softmax of the logits divided by a temperature per task "
