@@ -74,7 +74,7 @@ def main() -> None:
             "folder": student, "settings": settings,
             "training_seconds": config["training"]["seconds"], "megabytes": folder_megabytes(folder),
             "scores": scores, "gap_recovered": gap_recovered(scores["test"], teacher["test"], reference),
-            "speed": speed(served, network, texts), "served_vs_fp32": quality(served, sets["test"])}
+            "speed": speed(served, network, texts), "quality": quality(served, sets["test"])}
         print(json.dumps({label: result["students"][label]["speed"]}), file=sys.stderr)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 

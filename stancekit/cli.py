@@ -469,7 +469,6 @@ def _model_info(name_or_path: str) -> int:
     return 0
 
 
-    add_profile_parser(commands, common, device)
 # profile ------------------------------------------------------------------------------------------
 
 def add_profile_parser(commands, common: argparse.ArgumentParser, device: argparse.ArgumentParser) -> None:
